@@ -1,0 +1,17 @@
+"""Patches to moto, each restoring one AWS behaviour that this project meets. Applied before the
+server starts; every patch says which AWS behaviour it restores."""
+
+from . import cloudformation_change_sets, rds_cluster, secrets
+
+
+def apply_all() -> None:
+    cloudformation_change_sets.apply()
+    # The resource models register themselves as CloudFormationModel subclasses; moto caches its
+    # model map on first use, so they must exist before any stack is parsed.
+    rds_cluster.apply()
+    secrets.apply()
+    from moto.cloudformation import parsing
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

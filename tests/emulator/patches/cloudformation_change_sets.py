@@ -1,0 +1,76 @@
+"""CloudFormation change sets as the CDK CLI drives them (`cdk deploy --method=prepare-change-set`
+and `--method=execute-change-set`, and the default change-set deploy)."""
+
+from typing import Any
+
+from moto.cloudformation import models
+from moto.cloudformation.exceptions import CloudFormationError
+
+
+class ChangeSetNotFoundException(CloudFormationError):
+    code = "ChangeSetNotFoundException"
+
+
+def _find(backend: Any, name_or_arn: str) -> Any:
+    if name_or_arn in backend.change_sets:
+        return backend.change_sets[name_or_arn]
+    for change_set in backend.change_sets.values():
+        if change_set.change_set_name == name_or_arn:
+            return change_set
+    return None
+
+
+def _delete_change_set(self: Any, change_set_name: str) -> None:
+    # AWS: deleting a change set that does not exist succeeds. The CDK CLI deletes its change set
+    # name before creating it; stock moto fails with an unbound local there.
+    change_set = _find(self, change_set_name)
+    if change_set is not None:
+        del self.change_sets[change_set.change_set_id]
+
+
+def _describe_change_set(self: Any, change_set_name: str) -> Any:
+    # AWS answers ChangeSetNotFoundException (404), which the CDK CLI and our tool match on;
+    # stock moto answers a ValidationError about a missing stack.
+    change_set = _find(self, change_set_name)
+    if change_set is None:
+        raise ChangeSetNotFoundException(f"ChangeSet [{change_set_name}] does not exist")
+    return change_set
+
+
+_original_execute = models.CloudFormationBackend.execute_change_set
+
+
+def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    change_set = _find(self, change_set_name)
+    if change_set is None:
+        raise ChangeSetNotFoundException(f"ChangeSet [{change_set_name}] does not exist")
+    # AWS refuses a change set that is not AVAILABLE (already executed, failed, or made obsolete
+    # by another update of its stack): executing exactly the reviewed change set depends on it.
+    if change_set.execution_status != "AVAILABLE":
+        raise CloudFormationError(
+            "InvalidChangeSetStatus",
+            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+            f"execution status of [{change_set.execution_status}]",
+        )
+    _original_execute(self, change_set.change_set_id, stack_name)
+    # AWS: after an execute the stack's template, outputs and exports are the new template's.
+    # Stock moto applies the resources but keeps the old template dict and outputs.
+    stack = self.stacks[change_set.stack_id]
+    stack.template = change_set.template
+    stack._parse_template()
+    if change_set.parameters:
+        stack.parameters = change_set.parameters
+    stack.output_map = stack._create_output_map()
+    for export in stack.exports:
+        self.exports[export.name] = export
+    # AWS: executing a change set makes every other change set of the stack obsolete.
+    for other in self.change_sets.values():
+        if other.stack_id == change_set.stack_id and other is not change_set:
+            if other.execution_status == "AVAILABLE":
+                other.execution_status = "OBSOLETE"
+
+
+def apply() -> None:
+    models.CloudFormationBackend.delete_change_set = _delete_change_set
+    models.CloudFormationBackend.describe_change_set = _describe_change_set
+    models.CloudFormationBackend.execute_change_set = _execute_change_set

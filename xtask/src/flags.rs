@@ -1,0 +1,202 @@
+//! Every command-line flag of `cargo xtask`, in one place (rust-analyzer's habit): the modules
+//! that run a subcommand take these plain structs and never parse arguments themselves.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Guarded CDK deploys for Bedrock Chat: detect a replacement of the Aurora vector store (or another
+/// stateful resource) before it happens, take the safeguards, and re-embed every bot afterwards.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install what the tests and the demo need (Python venv with moto, `npm ci` for the fixture app).
+    ///
+    /// Idempotent: a second run with nothing changed returns at once.
+    Setup(Setup),
+    /// Run setup, then the whole test suite (the command CI runs).
+    Test(Test),
+    /// Pre-deploy replacement check: prepare the change set, classify it, exit 3 on a guarded replacement.
+    ///
+    /// Exit codes: 0 no guarded replacement, 3 guarded replacement (or may-replace), 1 error.
+    ///
+    /// Examples:
+    ///   cargo xtask check --app-dir ../bedrock-chat/cdk
+    ///   cargo xtask check --json -- -c release=v1
+    ///   cargo xtask check --describe-file page1.json page2.json
+    ///   cargo xtask check --template-diff main/cdk.out/BedrockChatStack.template.json pr/cdk.out/BedrockChatStack.template.json
+    Check(Check),
+    /// Print the stack outputs the migration needs (table, ECS cluster, task definition, subnets, security group).
+    Outputs(Outputs),
+    /// Post-deploy migration: scan the bots, launch one embedding task per bot, track them, report.
+    ///
+    /// Exit 0 only when every bot that needed embedding succeeded.
+    Migrate(Migrate),
+    /// Regenerate the table of replacing properties per guarded resource type from the CDK CLI's
+    /// service spec (`db.json.gz`); `--check` fails when the committed table is stale.
+    GenReplacementTable(GenReplacementTable),
+}
+
+#[derive(Debug, Args)]
+pub struct Setup {}
+
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
+    #[arg(last = true)]
+    pub cargo_args: Vec<String>,
+}
+
+/// Where the AWS calls go: the standard credential chain (env, profile, SSO), with overrides.
+#[derive(Debug, Clone, Args)]
+pub struct AwsOptions {
+    /// AWS profile (also passed to the CDK CLI).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (default: from the environment or the profile).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Check {
+    /// The CloudFormation stack to check.
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
+    #[arg(long, default_value = ".")]
+    pub app_dir: PathBuf,
+    /// Print the ReplacementPlan as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the prepared change set and print its ARN (for `deploy --change-set ARN`).
+    #[arg(long)]
+    pub keep_change_set: bool,
+    /// Classify saved `aws cloudformation describe-change-set` output (one file per page or per
+    /// nested change set); no AWS call.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["template_diff", "keep_change_set"])]
+    pub describe_file: Vec<PathBuf>,
+    /// Compare two synthesized templates; no AWS call.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "keep_change_set")]
+    pub template_diff: Vec<PathBuf>,
+    /// Also guard this resource type as stateful (repeatable), e.g. AWS::Elasticsearch::Domain.
+    #[arg(long = "guard", value_name = "TYPE")]
+    pub guard: Vec<String>,
+    /// A JSON file of guarded types: {"migration_trigger": [...], "stateful": [...]} extends the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub guard_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+    /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
+    #[arg(last = true)]
+    pub cdk_args: Vec<String>,
+}
+
+/// Every value of the migration target can be given by hand; the rest comes from the stack outputs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetOverrides {
+    /// The DynamoDB conversation table (default: output `DatabaseConversationTableName*`).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// The ECS cluster (default: output `EmbeddingClusterName*`).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The embedding task definition (default: output `EmbeddingTaskDefinitionName*`).
+    #[arg(long)]
+    pub task_definition: Option<String>,
+    /// The container to override in the task definition.
+    #[arg(long, default_value = "Container")]
+    pub container: String,
+    /// Subnets for the tasks, comma separated (default: outputs `PrivateSubnetId0`, `PrivateSubnetId1`).
+    #[arg(long, value_delimiter = ',')]
+    pub subnets: Vec<String>,
+    /// Security groups for the tasks, comma separated (default: output `EmbeddingTaskSecurityGroupId*`).
+    #[arg(long, value_delimiter = ',')]
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct Outputs {
+    /// The CloudFormation stack whose outputs to read.
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub target: TargetOverrides,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct Migrate {
+    /// The CloudFormation stack whose outputs name the target.
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    #[command(flatten)]
+    pub target: TargetOverrides,
+    /// Parallel scan segments.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub segments: u32,
+    /// RunTask calls per second (the Fargate RunTask limit is 20).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Tasks in flight at once (bounded by the account's Fargate vCPU quota).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_running: u32,
+    /// Attempts per launch before a bot is reported launch-failed.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
+    /// Give the tasks a public IP (only for subnets without a NAT route).
+    #[arg(long)]
+    pub assign_public_ip: bool,
+    /// Also launch for bots whose knowledge is empty.
+    #[arg(long)]
+    pub all_bots: bool,
+    /// Launch and exit without waiting for the tasks (the journal says what is still running).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Resume the unfinished journal for this target without asking.
+    #[arg(long, conflicts_with = "fresh")]
+    pub resume: bool,
+    /// Ignore an unfinished journal and start a new run.
+    #[arg(long)]
+    pub fresh: bool,
+    /// On resume, relaunch bots whose task failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Do not ask for confirmation before launching.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// List what would be launched; launch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to write the JSON report (default: .xtask/<stack>/report-<utc>.json).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The state directory (journals, reports, credential records).
+    #[arg(long, default_value = ".xtask")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct GenReplacementTable {
+    /// Fail instead of writing when the committed table differs from the generated one.
+    #[arg(long)]
+    pub check: bool,
+}
