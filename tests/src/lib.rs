@@ -6,6 +6,8 @@
 
 pub mod emulator;
 pub mod fixture;
+pub mod seed;
+pub mod task_runner;
 pub mod xtask;
 
 pub use emulator::Emulator;

@@ -1,0 +1,114 @@
+//! Bot items in the conversation table, shaped as Bedrock Chat writes them.
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use std::collections::HashMap;
+
+/// What to put in the table; every kind is counted so a test can assert on the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeedPlan {
+    /// Bots whose `Knowledge` lists URLs, sitemaps, files or S3 URLs: each needs one task.
+    pub with_knowledge: usize,
+    /// Bots with empty knowledge lists: nothing to embed.
+    pub without_knowledge: usize,
+    /// `<user>#BOT_ALIAS#<bot>` items (a user's alias of a shared bot): not bots to embed.
+    pub aliases: usize,
+    /// Bot items that are broken (Knowledge of the wrong type, an SK that is not `<pk>#BOT#<id>`).
+    pub malformed: usize,
+    /// Conversation items (not bots at all), for realism.
+    pub conversations: usize,
+}
+
+/// A seeded bot that needs embedding: its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeededBot {
+    pub pk: String,
+    pub sk: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
+}
+
+fn knowledge(i: usize, empty: bool) -> AttributeValue {
+    let pick = |kind: usize, text: String| if !empty && i % 4 == kind { vec![text] } else { vec![] };
+    let mut map = HashMap::new();
+    map.insert("source_urls".into(), list(&pick(0, format!("https://example.com/docs/{i}"))));
+    map.insert("sitemap_urls".into(), list(&pick(1, format!("https://example.com/sitemap-{i}.xml"))));
+    map.insert("filenames".into(), list(&pick(2, format!("manual-{i}.pdf"))));
+    map.insert("s3_urls".into(), list(&pick(3, format!("s3://example-bucket/bot-{i}/"))));
+    AttributeValue::M(map)
+}
+
+fn bot_item(pk: &str, sk: &str, title: &str, knowledge: AttributeValue) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s(sk)),
+        ("Title".into(), s(title)),
+        ("Knowledge".into(), knowledge),
+        ("SyncStatus".into(), s("SUCCEEDED")),
+        ("SyncStatusReason".into(), s("")),
+        ("LastExecId".into(), s("before-the-migration")),
+    ])
+}
+
+/// Writes the plan's items (users spread over ~1 user per 3 bots) and returns the bots that need
+/// embedding, sorted.
+pub async fn seed_bots(ddb: &aws_sdk_dynamodb::Client, table: &str, plan: SeedPlan) -> Vec<SeededBot> {
+    let user = |i: usize| format!("user-{:04}", i / 3);
+    let mut items = Vec::new();
+    let mut needing = Vec::new();
+    for i in 0..plan.with_knowledge {
+        let (pk, sk) = (user(i), format!("{}#BOT#kb-{i:06}", user(i)));
+        items.push(bot_item(&pk, &sk, &format!("Bot {i}"), knowledge(i, false)));
+        needing.push(SeededBot { pk, sk });
+    }
+    for i in 0..plan.without_knowledge {
+        let (pk, sk) = (user(i), format!("{}#BOT#empty-{i:06}", user(i)));
+        items.push(bot_item(&pk, &sk, &format!("Empty bot {i}"), knowledge(i, true)));
+    }
+    for i in 0..plan.aliases {
+        let (pk, sk) = (user(i + 1), format!("{}#BOT_ALIAS#kb-{i:06}", user(i + 1)));
+        items.push(bot_item(&pk, &sk, &format!("Alias {i}"), knowledge(i, false)));
+    }
+    for i in 0..plan.malformed {
+        let pk = user(i);
+        let item = if i % 2 == 0 {
+            bot_item(&pk, &format!("{pk}#BOT#bad-knowledge-{i}"), "Broken", s("not a map"))
+        } else {
+            bot_item(&pk, &format!("someone-else#BOT#bad-sk-{i}"), "Broken", knowledge(i, false))
+        };
+        items.push(item);
+    }
+    for i in 0..plan.conversations {
+        items.push(HashMap::from([
+            ("PK".into(), s(user(i))),
+            ("SK".into(), s(format!("{}#CONV#{i:06}", user(i)))),
+            ("Title".into(), s("A conversation")),
+        ]));
+    }
+    for chunk in items.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item.clone())).build().expect("put request");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        // BatchWriteItem may hand back unprocessed items; write them again until none is left.
+        while !requests.is_empty() {
+            let answer = ddb
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .expect("batch write bots");
+            requests = answer.unprocessed_items().and_then(|u| u.get(table)).cloned().unwrap_or_default();
+        }
+    }
+    needing.sort();
+    needing
+}
