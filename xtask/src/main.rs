@@ -2,7 +2,12 @@
 //! and `migrate` libraries; no AWS logic of its own.
 
 mod aws;
+mod check;
 mod flags;
+mod gen_table;
+mod migrate;
+mod outputs;
+mod progress;
 mod setup;
 
 use std::process::ExitCode;
@@ -14,10 +19,10 @@ fn main() -> ExitCode {
     let result = match flags.command {
         flags::Command::Setup(_) => setup::run(),
         flags::Command::Test(test) => setup::test(test),
-        flags::Command::Check(_) => todo!("issue 3"),
-        flags::Command::Outputs(_) => todo!("issue 4"),
-        flags::Command::Migrate(_) => todo!("issue 4"),
-        flags::Command::GenReplacementTable(_) => todo!("issue 3"),
+        flags::Command::Check(check) => check::run(check),
+        flags::Command::Outputs(outputs) => outputs::run(outputs),
+        flags::Command::Migrate(migrate) => migrate::run(migrate),
+        flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),
     };
     match result {
         Ok(code) => code,

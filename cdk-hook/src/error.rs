@@ -1,0 +1,118 @@
+//! The one error type of the library: callers (the CLI) match on the variant to choose the
+//! message and the exit code, so every failure a user can act on has its own variant.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while preparing, reading or classifying a change set.
+#[derive(Debug, thiserror::Error)]
+pub enum CdkHookError {
+    #[error("stack {stack} not found{}", region_hint(.detail))]
+    StackNotFound { stack: String, detail: String },
+
+    #[error("{} has no cdk.json: pass the CDK app directory (the one with cdk.json) as --app-dir", .0.display())]
+    NotACdkApp(PathBuf),
+
+    #[error("npx not found on PATH: install Node.js (npm ships npx) to run the CDK CLI")]
+    NpxMissing,
+
+    #[error("`cdk deploy --method=prepare-change-set` failed with {}", exit_text(*.code))]
+    CdkFailed { code: Option<i32> },
+
+    #[error("could not run the CDK CLI: {0}")]
+    CdkSpawn(#[source] std::io::Error),
+
+    #[error("change set {change_set} failed: {reason}")]
+    ChangeSetFailed { change_set: String, reason: String },
+
+    #[error("change set {change_set} of stack {stack} not found")]
+    ChangeSetNotFound { stack: String, change_set: String },
+
+    #[error("change set {change_set} still {status} after {waited_secs} s")]
+    ChangeSetTimeout {
+        change_set: String,
+        status: String,
+        waited_secs: u64,
+    },
+
+    #[error("CloudFormation {operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+
+    #[error("{}: {reason}", .path.display())]
+    BadInput { path: PathBuf, reason: String },
+
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no synthesized template for stack {stack} in {}", .cdk_out.display())]
+    TemplateNotSynthesized { stack: String, cdk_out: PathBuf },
+
+    #[error("guard configuration: {0}")]
+    GuardConfig(String),
+
+    #[error("replacement table: {0}")]
+    ReplacementTable(String),
+}
+
+fn region_hint(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail}); check --region and --profile")
+    }
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "no exit code (killed by a signal)".to_owned(),
+    }
+}
+
+impl CdkHookError {
+    pub(crate) fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self::BadInput {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn aws<E>(operation: &'static str, err: &E) -> Self
+    where
+        E: std::error::Error,
+    {
+        Self::Aws {
+            operation,
+            message: error_chain(err),
+        }
+    }
+}
+
+/// The SDK's `Display` of an `SdkError` says only "service error"; the useful text is in the
+/// source chain.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

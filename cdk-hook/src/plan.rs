@@ -1,0 +1,341 @@
+//! The `ReplacementPlan`: what a deploy would do to each resource, as plain data. Its JSON is
+//! the contract of `cargo xtask check --json`, so every field is documented here and the
+//! serialized names are fixed by attributes (renaming a Rust field must not change the JSON).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::guard::GuardClass;
+
+/// The change-set action on a resource (CloudFormation's `Action`, same spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Action {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Add" => Self::Add,
+            "Modify" => Self::Modify,
+            "Remove" => Self::Remove,
+            "Import" => Self::Import,
+            "Dynamic" => Self::Dynamic,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether the resource is replaced (a new physical resource, the old one deleted, retained or
+/// snapshotted according to its policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    /// `Replacement: True`, or a replacing property changed in the template.
+    Will,
+    /// `Replacement: Conditional`, or a property that "may" replace, or a dynamic reference.
+    May,
+    /// Updated in place, added, or imported.
+    No,
+    /// Nobody could tell (an emulator's change set without `Replacement` and no template).
+    Unknown,
+}
+
+impl Replacement {
+    pub fn is_replacing(self) -> bool {
+        matches!(self, Replacement::Will | Replacement::May)
+    }
+}
+
+/// `Target.RequiresRecreation` of a change detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RequiresRecreation {
+    Never,
+    Conditionally,
+    Always,
+}
+
+impl RequiresRecreation {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Never" => Self::Never,
+            "Conditionally" => Self::Conditionally,
+            "Always" => Self::Always,
+            _ => return None,
+        })
+    }
+}
+
+/// `Evaluation` of a change detail: `Static` is known before the deploy, `Dynamic` only once
+/// the resources it depends on are updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Evaluation {
+    Static,
+    Dynamic,
+}
+
+impl Evaluation {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Static" => Self::Static,
+            "Dynamic" => Self::Dynamic,
+            _ => return None,
+        })
+    }
+}
+
+/// What happens to the old physical resource when it is replaced or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    Deleted,
+    Retained,
+    Snapshotted,
+    Unknown,
+}
+
+impl Fate {
+    /// From a change's `PolicyAction`.
+    pub fn from_policy_action(s: &str) -> Option<Self> {
+        Some(match s {
+            "Delete" | "ReplaceAndDelete" => Self::Deleted,
+            "Retain" | "ReplaceAndRetain" => Self::Retained,
+            "Snapshot" | "ReplaceAndSnapshot" => Self::Snapshotted,
+            _ => return None,
+        })
+    }
+
+    /// From a template's `DeletionPolicy` / `UpdateReplacePolicy` value.
+    pub fn from_template_policy(s: &str) -> Option<Self> {
+        Some(match s {
+            "Delete" => Self::Deleted,
+            "Retain" | "RetainExceptOnCreate" => Self::Retained,
+            "Snapshot" => Self::Snapshotted,
+            _ => return None,
+        })
+    }
+}
+
+/// One reason for the verdict: a change-set `Details[]` entry or a template property difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    /// The property (`Target.Name`, e.g. `StorageEncrypted`), or for non-property changes the
+    /// attribute (`Metadata`, `Tags`, `DeletionPolicy`, ...). `null` when the source gives none.
+    pub property: Option<String>,
+    /// `Target.Attribute`: `Properties`, `Metadata`, `Tags`, ... (`null` when not given).
+    pub attribute: Option<String>,
+    /// `Never` | `Conditionally` | `Always`; `null` when not given.
+    pub requires_recreation: Option<RequiresRecreation>,
+    /// `Static` | `Dynamic`; `null` when not given.
+    pub evaluation: Option<Evaluation>,
+    /// `ResourceReference` | `ParameterReference` | `ResourceAttribute` | `DirectModification` |
+    /// `Automatic`; `null` when not given.
+    pub change_source: Option<String>,
+    /// The logical id (or `LogicalId.Attribute`, or parameter) behind a `Dynamic` change.
+    pub causing_entity: Option<String>,
+    /// Before/after values when known (`IncludePropertyValues`, or the template comparison).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl Cause {
+    pub(crate) fn property(name: &str) -> Self {
+        Cause {
+            property: Some(name.to_owned()),
+            attribute: Some("Properties".to_owned()),
+            requires_recreation: None,
+            evaluation: None,
+            change_source: None,
+            causing_entity: None,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// The logical id behind a dynamic cause (`Cluster.Endpoint.Address` -> `Cluster`).
+    pub fn causing_logical_id(&self) -> Option<&str> {
+        self.causing_entity
+            .as_deref()
+            .map(|e| e.split('.').next().unwrap_or(e))
+    }
+
+    pub(crate) fn recreates(&self) -> bool {
+        matches!(
+            self.requires_recreation,
+            Some(RequiresRecreation::Always | RequiresRecreation::Conditionally)
+        )
+    }
+}
+
+/// Which analysis produced the verdict, each with its own answer, so a disagreement is visible.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sources {
+    /// The change set's verdict; `null` when the change set does not list the resource (or no
+    /// change set was read).
+    pub change_set: Option<Replacement>,
+    /// The template comparison's verdict; `null` when it did not see a change (or did not run).
+    pub template: Option<Replacement>,
+    /// Both answered, with different replacement verdicts.
+    pub disagree: bool,
+}
+
+/// The verdict on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceVerdict {
+    /// The logical id in its (nested) stack's template.
+    pub logical_id: String,
+    /// The physical id when the change set gives it (not on Add; moto never sends it).
+    pub physical_id: Option<String>,
+    /// CloudFormation resource type, e.g. `AWS::RDS::DBCluster`.
+    pub resource_type: String,
+    /// Logical ids of the nested stacks leading to this resource, outermost first, joined by
+    /// `/`; `null` for the root stack.
+    #[serde(default)]
+    pub nested_stack: Option<String>,
+    /// `Add` | `Modify` | `Remove` | `Import` | `Dynamic`.
+    pub action: Action,
+    /// `will` | `may` | `no` | `unknown`. A logical-id rename is reported on the Remove as `will`.
+    pub replacement: Replacement,
+    /// `migration_trigger` | `stateful` | `none`, from the guard configuration.
+    pub guard: GuardClass,
+    /// Why: one entry per changed property (or attribute).
+    pub causes: Vec<Cause>,
+    /// Fate of the old physical resource if it is replaced or removed: `deleted` | `retained` |
+    /// `snapshotted` | `unknown`; `null` when no old resource goes away.
+    pub fate: Option<Fate>,
+    /// For a consequence, the logical id of the root cause it follows from (the writer instance
+    /// of a replaced cluster names the cluster); `null` for a root cause.
+    pub caused_by: Option<String>,
+    /// On a Remove paired with an Add of the same type in the same stack: the new logical id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
+    /// On the Add of such a pair: the old logical id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Which analyses produced the verdict.
+    pub sources: Sources,
+}
+
+impl ResourceVerdict {
+    /// A guarded resource is replaced (`will`/`may`) or removed.
+    pub fn gates(&self) -> bool {
+        // An unknown verdict on a guarded type (a change set without `Replacement`, as emulators
+        // send, with no template to settle it) is not a safe answer: it gates like `may`.
+        self.guard.is_guarded() && (self.loses_old() || self.replacement == Replacement::Unknown)
+    }
+
+    /// The old physical resource goes away (or may).
+    pub fn loses_old(&self) -> bool {
+        self.replacement.is_replacing() || self.action == Action::Remove
+    }
+
+    pub(crate) fn key(&self) -> (Option<&str>, &str) {
+        (self.nested_stack.as_deref(), self.logical_id.as_str())
+    }
+}
+
+/// The whole review of one stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementPlan {
+    /// The stack name.
+    pub stack: String,
+    /// The reviewed change set's ARN; `null` for `--template-diff`.
+    pub change_set_id: Option<String>,
+    /// Every changed resource: gating ones first, each root cause followed by its consequences.
+    pub resources: Vec<ResourceVerdict>,
+    /// Same as `gates()`: `check` exits 3 when true.
+    pub gated: bool,
+    /// Same as `migration_needed()`: the vector store must be re-embedded after the deploy.
+    pub migration_needed: bool,
+}
+
+impl ReplacementPlan {
+    /// Orders the verdicts and computes the summary flags.
+    pub fn new(
+        stack: String,
+        change_set_id: Option<String>,
+        resources: Vec<ResourceVerdict>,
+    ) -> Self {
+        let resources = order(resources);
+        let mut plan = Self {
+            stack,
+            change_set_id,
+            resources,
+            gated: false,
+            migration_needed: false,
+        };
+        plan.gated = plan.gates();
+        plan.migration_needed = plan.migration_needed();
+        plan
+    }
+
+    /// Any guarded resource will or may be replaced, or is removed.
+    pub fn gates(&self) -> bool {
+        self.resources.iter().any(ResourceVerdict::gates)
+    }
+
+    /// The migration trigger (by default the Aurora cluster) will or may be replaced or removed.
+    pub fn migration_needed(&self) -> bool {
+        self.resources
+            .iter()
+            .any(|r| r.guard == GuardClass::MigrationTrigger && r.loses_old())
+    }
+
+    /// The verdicts that gate, in plan order.
+    pub fn gating(&self) -> impl Iterator<Item = &ResourceVerdict> {
+        self.resources.iter().filter(|r| r.gates())
+    }
+}
+
+/// Groups each consequence under its root cause, then puts the groups that gate first (the
+/// migration trigger before other stateful types, `will` before `may`), keeping the input
+/// order otherwise so the output is stable.
+fn order(resources: Vec<ResourceVerdict>) -> Vec<ResourceVerdict> {
+    let index: HashMap<(Option<&str>, &str), usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.key(), i))
+        .collect();
+    // (root index, depth) per verdict; the depth cap stops a cycle of `caused_by` links.
+    let roots: Vec<(usize, usize)> = (0..resources.len())
+        .map(|i| {
+            let (mut at, mut depth) = (i, 0);
+            while let Some(parent) = resources[at].caused_by.as_deref() {
+                match index.get(&(resources[at].nested_stack.as_deref(), parent)) {
+                    Some(&p) if p != at && depth < resources.len() => {
+                        at = p;
+                        depth += 1;
+                    }
+                    _ => break,
+                }
+            }
+            (at, depth)
+        })
+        .collect();
+    let mut group_gates = vec![false; resources.len()];
+    for (i, r) in resources.iter().enumerate() {
+        group_gates[roots[i].0] |= r.gates();
+    }
+    let rank = |root: usize| {
+        let r = &resources[root];
+        (
+            !group_gates[root],
+            if r.gates() { r.guard } else { GuardClass::None },
+            r.replacement,
+            root,
+        )
+    };
+    let mut order: Vec<usize> = (0..resources.len()).collect();
+    // Within a group, guarded consequences before the rest.
+    let guard_rank = |r: &ResourceVerdict| if r.gates() { r.guard } else { GuardClass::None };
+    order.sort_by_key(|&i| (rank(roots[i].0), roots[i].1, guard_rank(&resources[i]), i));
+    let mut slots: Vec<Option<ResourceVerdict>> = resources.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}

@@ -1,0 +1,138 @@
+//! Bot identity and the embedding task's command contract.
+
+use serde::{Deserialize, Serialize};
+
+use crate::target::fnv1a64;
+
+/// The primary key of a bot item: `PK` = user id, `SK` = `<user id>#BOT#<bot id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BotKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// The marker between user id and bot id in a bot item's sort key.
+pub const BOT_MARKER: &str = "#BOT#";
+
+impl BotKey {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    /// The bot id when the sort key follows `<pk>#BOT#<id>`.
+    pub fn bot_id(&self) -> Option<&str> {
+        let id = self.sk.strip_prefix(&self.pk)?.strip_prefix(BOT_MARKER)?;
+        (!id.is_empty()).then_some(id)
+    }
+
+    /// The third argument of the embedding container: the DynamoDB key of the bot in attribute-value
+    /// JSON. A struct (not a map) keeps `PK` before `SK` whatever serde_json's features are.
+    pub fn keys_json(&self) -> String {
+        #[derive(Serialize)]
+        struct S<'a> {
+            #[serde(rename = "S")]
+            s: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Keys<'a> {
+            #[serde(rename = "PK")]
+            pk: S<'a>,
+            #[serde(rename = "SK")]
+            sk: S<'a>,
+        }
+        serde_json::to_string(&Keys {
+            pk: S { s: &self.pk },
+            sk: S { s: &self.sk },
+        })
+        .expect("serializing two strings cannot fail")
+    }
+
+    /// The container command for this bot (DESIGN.md section 4).
+    pub fn command(&self) -> Vec<String> {
+        vec![
+            "-u".to_owned(),
+            "embedding/main.py".to_owned(),
+            self.keys_json(),
+        ]
+    }
+
+    /// A short stable hash of the key: fits ECS's 36-character `startedBy` and reveals no user id.
+    pub fn hash(&self) -> String {
+        let mut bytes = Vec::with_capacity(self.pk.len() + self.sk.len() + 1);
+        bytes.extend_from_slice(self.pk.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(self.sk.as_bytes());
+        format!("{:016x}", fnv1a64(&bytes))
+    }
+
+    /// The `startedBy` tag of this bot's task in run `run_id`: `ListTasks(startedBy=...)` finds the
+    /// task again after a crash between RunTask and the journal's `launched` line.
+    pub fn started_by(&self, run_id: &str) -> String {
+        format!("mig-{run_id}-{}", self.hash())
+    }
+}
+
+impl std::fmt::Display for BotKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bot_id() {
+            Some(id) => write!(f, "bot {id}"),
+            None => write!(f, "item {}", self.hash()),
+        }
+    }
+}
+
+/// The task id is the last segment of the task ARN (`arn:...:task/<cluster>/<id>`); the embedding
+/// container writes it to the bot's `LastExecId`.
+pub fn task_id(task_arn: &str) -> &str {
+    task_arn.rsplit('/').next().unwrap_or(task_arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_json_exact_string() {
+        let key = BotKey::new("user-1", "user-1#BOT#abc");
+        assert_eq!(
+            key.keys_json(),
+            r#"{"PK":{"S":"user-1"},"SK":{"S":"user-1#BOT#abc"}}"#
+        );
+        let tricky = BotKey::new("u\"1", "u\"1#BOT#\\x");
+        assert_eq!(
+            tricky.keys_json(),
+            r#"{"PK":{"S":"u\"1"},"SK":{"S":"u\"1#BOT#\\x"}}"#
+        );
+        assert_eq!(
+            key.command(),
+            vec![
+                "-u",
+                "embedding/main.py",
+                r#"{"PK":{"S":"user-1"},"SK":{"S":"user-1#BOT#abc"}}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn bot_id_and_started_by() {
+        assert_eq!(BotKey::new("u", "u#BOT#b1").bot_id(), Some("b1"));
+        assert_eq!(BotKey::new("u", "u#BOT_ALIAS#b1").bot_id(), None);
+        assert_eq!(BotKey::new("u", "v#BOT#b1").bot_id(), None);
+        assert_eq!(BotKey::new("u", "u#BOT#").bot_id(), None);
+        let sb = BotKey::new("u", "u#BOT#b1").started_by("0123abcd");
+        assert!(sb.len() <= 36, "{sb}");
+        assert!(
+            sb.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn task_id_is_last_segment() {
+        assert_eq!(task_id("arn:aws:ecs:us-east-1:1:task/cl/abc123"), "abc123");
+        assert_eq!(task_id("abc"), "abc");
+    }
+}

@@ -1,0 +1,193 @@
+use std::io::Write;
+
+use super::*;
+
+fn target(table: &str) -> MigrationTarget {
+    MigrationTarget {
+        table: table.into(),
+        cluster: "c".into(),
+        task_definition: "td".into(),
+        container: "Container".into(),
+        subnets: vec!["s".into()],
+        security_groups: vec!["g".into()],
+        assign_public_ip: false,
+    }
+}
+
+fn key(n: u32) -> BotKey {
+    BotKey::new("u", format!("u#BOT#b{n}"))
+}
+
+fn intent(j: &Journal, k: &BotKey, sb: &str) {
+    j.append(
+        &Entry::Intent {
+            pk: k.pk.clone(),
+            sk: k.sk.clone(),
+            started_by: sb.into(),
+        },
+        true,
+    )
+    .unwrap();
+}
+
+fn launched(j: &Journal, k: &BotKey, arn: &str) {
+    j.append(
+        &Entry::Launched {
+            pk: k.pk.clone(),
+            sk: k.sk.clone(),
+            task_arn: arn.into(),
+        },
+        true,
+    )
+    .unwrap();
+}
+
+#[test]
+fn round_trip_folds_bot_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("T");
+    let j = Journal::create(dir.path(), "Stack", &t, "run1").unwrap();
+    intent(&j, &key(1), "sb1");
+    intent(&j, &key(2), "sb2");
+    launched(&j, &key(2), "arn:task/c/2");
+    intent(&j, &key(3), "sb3");
+    launched(&j, &key(3), "arn:task/c/3");
+    j.append(
+        &Entry::Outcome {
+            pk: "u".into(),
+            sk: key(3).sk,
+            outcome: Outcome::Succeeded,
+            task_arn: None,
+        },
+        false,
+    )
+    .unwrap();
+
+    let state = read(j.path()).unwrap();
+    assert_eq!(state.fingerprint, t.fingerprint());
+    assert_eq!(state.target, t);
+    assert_eq!(state.run_ids, ["run1"]);
+    assert!(!state.finished);
+    assert!(!state.truncated_tail);
+    assert_eq!(
+        state.bots[&key(1)],
+        BotState::Intent {
+            started_by: "sb1".into()
+        }
+    );
+    assert_eq!(
+        state.bots[&key(2)],
+        BotState::Running {
+            task_arn: "arn:task/c/2".into(),
+            started_by: Some("sb2".into())
+        }
+    );
+    assert_eq!(
+        state.bots[&key(3)],
+        BotState::Done {
+            outcome: Outcome::Succeeded,
+            task_arn: Some("arn:task/c/3".into()),
+            started_by: Some("sb3".into())
+        }
+    );
+    j.finish().unwrap();
+    assert!(read(j.path()).unwrap().finished);
+}
+
+#[cfg(unix)]
+#[test]
+fn state_dir_and_journal_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join(".xtask");
+    let j = Journal::create(&state_dir, "Stack", &target("T"), "r").unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state_dir), 0o700);
+    assert_eq!(mode(&state_dir.join("Stack")), 0o700);
+    assert_eq!(mode(j.path()), 0o600);
+    let name = j.path().file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name.starts_with("journal-") && name.ends_with("Z.jsonl"),
+        "{name}"
+    );
+}
+
+#[test]
+fn truncated_last_line_is_ignored_then_cut_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("T");
+    let path = {
+        let j = Journal::create(dir.path(), "S", &t, "run1").unwrap();
+        intent(&j, &key(1), "sb1");
+        launched(&j, &key(1), "arn:task/c/1");
+        j.path().to_owned()
+    };
+    // A torn write: half of a `launched` line for bot 2, no newline.
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(br#"{"type":"launched","pk":"u","sk":"u#BO"#)
+        .unwrap();
+    drop(f);
+
+    let state = read(&path).unwrap();
+    assert!(state.truncated_tail);
+    assert_eq!(state.bots.len(), 1);
+
+    let (j, _) = Journal::reopen(&path, &t, "run2").unwrap();
+    intent(&j, &key(2), "sb2");
+    let state = read(&path).unwrap();
+    assert!(!state.truncated_tail);
+    assert_eq!(state.run_ids, ["run1", "run2"]);
+    assert_eq!(state.bots.len(), 2);
+}
+
+#[test]
+fn a_bad_line_in_the_middle_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::create(dir.path(), "S", &target("T"), "r").unwrap();
+    let mut f = OpenOptions::new().append(true).open(j.path()).unwrap();
+    f.write_all(b"not json\n").unwrap();
+    drop(f);
+    intent(&j, &key(1), "sb");
+    assert!(matches!(
+        read(j.path()),
+        Err(JournalError::Corrupt { line: 2, .. })
+    ));
+}
+
+#[test]
+fn reopen_refuses_another_targets_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::create(dir.path(), "S", &target("T"), "r").unwrap();
+    let err = Journal::reopen(j.path(), &target("Other"), "r2").unwrap_err();
+    assert!(matches!(err, JournalError::OtherTarget { .. }));
+    assert!(
+        err.to_string().contains("another migration target"),
+        "{err}"
+    );
+}
+
+#[test]
+fn find_latest_picks_the_newest_of_the_same_target() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(find_latest(dir.path(), "S", "x").unwrap().is_none());
+    let t = target("T");
+    let first = Journal::create(dir.path(), "S", &t, "r1").unwrap();
+    let second = Journal::create(dir.path(), "S", &t, "r2").unwrap();
+    let other = Journal::create(dir.path(), "S", &target("Other"), "r3").unwrap();
+    // Same second: the names get a counter and still sort in creation order.
+    assert!(first.path() < second.path());
+    let found = find_latest(dir.path(), "S", &t.fingerprint())
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.path, second.path());
+    assert_eq!(found.run_ids, ["r2"]);
+    let found = find_latest(dir.path(), "S", &target("Other").fingerprint())
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.path, other.path());
+    assert!(
+        find_latest(dir.path(), "Elsewhere", &t.fingerprint())
+            .unwrap()
+            .is_none()
+    );
+}

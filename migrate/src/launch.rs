@@ -1,0 +1,385 @@
+//! One RunTask per bot, under a token bucket and an in-flight cap, with retries.
+//!
+//! Exactly-once: every launch carries `startedBy` = `mig-<run id>-<bot hash>` (also the RunTask
+//! `clientToken`, so AWS itself de-duplicates a retried call) and is preceded by a fsynced `intent`
+//! journal line. A bot whose journal ends at `intent` may have a task that the process never heard
+//! of; before launching it again, `ListTasks(startedBy=...)` (running and stopped) and
+//! `DescribeTasks` look for a task whose command carries this bot's keys, and that task is adopted.
+
+use std::sync::Arc;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, ContainerOverride, DesiredStatus, LaunchType,
+    NetworkConfiguration, TaskOverride,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::bot::BotKey;
+use crate::ctx::Ctx;
+use crate::events::Event;
+use crate::journal::{Entry, JournalError};
+use crate::ratelimit::{Backoff, TokenBucket};
+use crate::report::Outcome;
+use crate::target::MigrationTarget;
+use crate::track::Tracked;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+}
+
+/// One bot to launch.
+#[derive(Debug, Clone)]
+pub(crate) struct LaunchJob {
+    pub bot: BotKey,
+    pub started_by: String,
+    /// The `startedBy` of an earlier launch that may have started a task without journaling it:
+    /// look for that task first.
+    pub check_existing: Option<String>,
+}
+
+/// Why one RunTask attempt did not start a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError {
+    /// Capacity, throttling, 5xx, timeouts: worth another attempt.
+    Retryable(String),
+    /// The request itself is wrong (missing cluster, bad parameter, access denied).
+    Fatal(String),
+}
+
+/// Builds the RunTask call of DESIGN.md section 4.
+pub fn run_task_request(
+    ecs: &Client,
+    target: &MigrationTarget,
+    bot: &BotKey,
+    started_by: &str,
+) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(target.subnets.clone()))
+        .set_security_groups(Some(target.security_groups.clone()))
+        .assign_public_ip(if target.assign_public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(ecs
+        .run_task()
+        .cluster(&target.cluster)
+        .launch_type(LaunchType::Fargate)
+        .task_definition(&target.task_definition)
+        .count(1)
+        .started_by(started_by)
+        .client_token(started_by)
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(vpc)
+                .build(),
+        )
+        .overrides(
+            TaskOverride::builder()
+                .container_overrides(
+                    ContainerOverride::builder()
+                        .name(&target.container)
+                        .set_command(Some(bot.command()))
+                        .build(),
+                )
+                .build(),
+        ))
+}
+
+/// One RunTask call. SDK retries are off for it: this module owns the retry loop, so that capacity
+/// `failures` (a 200 answer) and throttling share one backoff and one attempt budget.
+pub async fn attempt_launch(
+    ecs: &Client,
+    target: &MigrationTarget,
+    bot: &BotKey,
+    started_by: &str,
+) -> Result<String, AttemptError> {
+    let request = run_task_request(ecs, target, bot, started_by).map_err(AttemptError::Fatal)?;
+    let answer = request
+        .customize()
+        .config_override(
+            aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()),
+        )
+        .send()
+        .await;
+    match answer {
+        Ok(out) => {
+            if let Some(arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
+                return Ok(arn.to_owned());
+            }
+            let failures: Vec<String> = out
+                .failures()
+                .iter()
+                .map(|f| match (f.reason(), f.detail()) {
+                    (Some(r), Some(d)) => format!("{r}: {d}"),
+                    (Some(r), None) => r.to_owned(),
+                    (None, Some(d)) => d.to_owned(),
+                    (None, None) => "unspecified failure".to_owned(),
+                })
+                .collect();
+            Err(AttemptError::Retryable(if failures.is_empty() {
+                "RunTask returned neither a task nor a failure".to_owned()
+            } else {
+                format!("RunTask failures: {}", failures.join("; "))
+            }))
+        }
+        Err(err) => Err(classify(&err)),
+    }
+}
+
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, HttpResponse>,
+) -> AttemptError {
+    let text = DisplayErrorContext(err).to_string();
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = err.code().unwrap_or_default();
+            let message = err.message().unwrap_or_default();
+            let throttled = matches!(
+                code,
+                "ThrottlingException" | "Throttling" | "TooManyRequestsException"
+            ) || message.contains("Rate exceeded")
+                || status == 429;
+            if throttled || status >= 500 || code == "ServerException" {
+                AttemptError::Retryable(text)
+            } else {
+                AttemptError::Fatal(text)
+            }
+        }
+        // Timeouts and connection trouble: the call may or may not have reached ECS; the client
+        // token makes a repeat harmless on AWS.
+        _ => AttemptError::Retryable(text),
+    }
+}
+
+/// Launches `bot` with up to `policy.max_attempts` RunTask calls, each behind the token bucket
+/// (`first_token_taken`: the caller already holds the first call's token).
+/// `on_retry(attempt, reason)` hears about every failed attempt that will be retried.
+#[allow(clippy::too_many_arguments)] // plain values that the tests vary one by one
+pub async fn launch_with_retries(
+    ecs: &Client,
+    target: &MigrationTarget,
+    bot: &BotKey,
+    started_by: &str,
+    limiter: &TokenBucket,
+    policy: RetryPolicy,
+    first_token_taken: bool,
+    on_retry: impl Fn(u32, &str),
+) -> Result<String, String> {
+    let max = policy.max_attempts.max(1);
+    let mut attempt = 1;
+    if !first_token_taken {
+        limiter.acquire().await;
+    }
+    loop {
+        match attempt_launch(ecs, target, bot, started_by).await {
+            Ok(arn) => return Ok(arn),
+            Err(AttemptError::Fatal(reason)) => return Err(reason),
+            Err(AttemptError::Retryable(reason)) if attempt >= max => {
+                return Err(format!("gave up after {attempt} attempts: {reason}"));
+            }
+            Err(AttemptError::Retryable(reason)) => {
+                on_retry(attempt, &reason);
+                tokio::time::sleep(policy.backoff.delay(attempt - 1)).await;
+                limiter.acquire().await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Looks for a task already started for `bot` under `started_by` (see the module docs).
+pub async fn find_existing_task(
+    ecs: &Client,
+    target: &MigrationTarget,
+    bot: &BotKey,
+    started_by: &str,
+) -> Result<Option<String>, String> {
+    let mut arns = Vec::new();
+    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+        let mut pages = ecs
+            .list_tasks()
+            .cluster(&target.cluster)
+            .started_by(started_by)
+            .desired_status(status)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| DisplayErrorContext(&e).to_string())?;
+            arns.extend(page.task_arns().iter().cloned());
+        }
+    }
+    if arns.is_empty() {
+        return Ok(None);
+    }
+    let keys = bot.keys_json();
+    for chunk in arns.chunks(crate::track::DESCRIBE_BATCH) {
+        let out = ecs
+            .describe_tasks()
+            .cluster(&target.cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        let found = out.tasks().iter().find(|task| {
+            task.overrides().is_some_and(|o| {
+                o.container_overrides()
+                    .iter()
+                    .any(|c| c.command().contains(&keys))
+            })
+        });
+        if let Some(arn) = found.and_then(|t| t.task_arn()) {
+            return Ok(Some(arn.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// Launches every job, at most `cap.available_permits()` tasks in flight; running tasks go to the
+/// tracker with their permit. Returns when every job is launched or failed, or after `stop` (no
+/// new intent after it; launches already past their intent finish).
+pub(crate) async fn launch_all(
+    ctx: Arc<Ctx>,
+    jobs: Vec<LaunchJob>,
+    cap: Arc<Semaphore>,
+    limiter: Arc<TokenBucket>,
+    policy: RetryPolicy,
+    tracker: mpsc::UnboundedSender<Tracked>,
+    stop: CancellationToken,
+) -> Result<u64, JournalError> {
+    let mut running = JoinSet::new();
+    let mut launched = 0u64;
+    let mut first_error = None;
+    for job in jobs {
+        let permit = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            permit = cap.clone().acquire_owned() => permit.expect("the cap is never closed"),
+        };
+        running.spawn(launch_one(
+            ctx.clone(),
+            job,
+            permit,
+            limiter.clone(),
+            policy,
+            tracker.clone(),
+            stop.clone(),
+        ));
+        while let Some(done) = running.try_join_next() {
+            tally(done, &mut launched, &mut first_error, &stop);
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        tally(done, &mut launched, &mut first_error, &stop);
+    }
+    ctx.events.emit(Event::LaunchStopped {
+        interrupted: stop.is_cancelled(),
+    });
+    first_error.map_or(Ok(launched), Err)
+}
+
+fn tally(
+    done: Result<Result<bool, JournalError>, tokio::task::JoinError>,
+    launched: &mut u64,
+    first_error: &mut Option<JournalError>,
+    stop: &CancellationToken,
+) {
+    match done {
+        Ok(Ok(true)) => *launched += 1,
+        Ok(Ok(false)) => {}
+        // Without a journal there is no exactly-once: stop launching.
+        Ok(Err(e)) => {
+            stop.cancel();
+            first_error.get_or_insert(e);
+        }
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => {}
+    }
+}
+
+/// Returns whether RunTask started a task.
+async fn launch_one(
+    ctx: Arc<Ctx>,
+    job: LaunchJob,
+    permit: OwnedSemaphorePermit,
+    limiter: Arc<TokenBucket>,
+    policy: RetryPolicy,
+    tracker: mpsc::UnboundedSender<Tracked>,
+    stop: CancellationToken,
+) -> Result<bool, JournalError> {
+    let bot = &job.bot;
+    if let Some(earlier) = &job.check_existing {
+        match find_existing_task(&ctx.ecs, &ctx.target, bot, earlier).await {
+            Ok(Some(task_arn)) => {
+                ctx.record_launched(bot, &task_arn)?;
+                let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
+                return Ok(false);
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                // Launching blind could start a second task for the bot: report instead.
+                let reason = format!("could not check for an earlier task: {reason}");
+                ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
+                return Ok(false);
+            }
+        }
+    }
+    // The first token before the intent: intents then never run ahead of the rate, so an
+    // interrupt leaves at most the in-flight launches unanswered.
+    limiter.acquire().await;
+    if stop.is_cancelled() {
+        return Ok(false);
+    }
+    ctx.journal.append(
+        &Entry::Intent {
+            pk: bot.pk.clone(),
+            sk: bot.sk.clone(),
+            started_by: job.started_by.clone(),
+        },
+        true,
+    )?;
+    let events = ctx.events.clone();
+    let result = launch_with_retries(
+        &ctx.ecs,
+        &ctx.target,
+        bot,
+        &job.started_by,
+        &limiter,
+        policy,
+        true,
+        |attempt, reason| {
+            events.emit(Event::LaunchRetry {
+                bot: bot.clone(),
+                attempt,
+                reason: reason.to_owned(),
+            })
+        },
+    )
+    .await;
+    match result {
+        Ok(task_arn) => {
+            ctx.record_launched(bot, &task_arn)?;
+            let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
+            Ok(true)
+        }
+        Err(reason) => {
+            ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "launch_tests.rs"]
+pub(crate) mod tests;

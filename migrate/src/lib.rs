@@ -1,0 +1,32 @@
+//! The post-deploy migration of Bedrock Chat's vector store: scan the conversation table for bots,
+//! launch one embedding task per bot that has knowledge, track each task to the bot's own verdict,
+//! journal everything for resume, and report.
+//!
+//! The library never prints: progress goes to an [`EventSink`], the outcome to a
+//! [`MigrationReport`]. It knows nothing of CloudFormation: it takes a plain [`MigrationTarget`].
+//!
+//! Entry points: [`plan_migration`] (scan only) then [`execute_plan`], or [`run_migration`] for both.
+
+pub mod bot;
+mod ctx;
+pub mod events;
+pub mod journal;
+pub mod launch;
+mod options;
+mod plan;
+pub mod ratelimit;
+pub mod report;
+pub mod resume;
+mod run;
+pub mod scan;
+pub mod target;
+pub mod track;
+
+pub use bot::BotKey;
+pub use events::{Event, EventSink, NoEvents};
+pub use options::{Clients, Interrupt, MigrateError, MigrationOptions, Resume};
+pub use plan::{Plan, plan_migration};
+pub use report::{BotRow, Counts, MigrationReport, Outcome, Timings};
+pub use run::{execute_plan, run_migration};
+pub use scan::{BotRecord, KnowledgeCounts, MalformedItem, ScanItem};
+pub use target::MigrationTarget;

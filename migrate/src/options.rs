@@ -1,0 +1,124 @@
+//! The engine's inputs: clients, options, the resume choice and the interrupt switch.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::JournalError;
+use crate::scan::ScanError;
+use crate::target::TargetError;
+
+/// The service clients, built by the caller from one `SdkConfig` (or mocks).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ecs: aws_sdk_ecs::Client,
+}
+
+impl Clients {
+    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+        }
+    }
+}
+
+/// Whether to continue an earlier journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resume {
+    #[default]
+    Fresh,
+    /// Continue this journal (see [`journal::find_latest`]); it must belong to the same target.
+    Journal(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationOptions {
+    /// Names the journal directory (`<state_dir>/<stack>/`).
+    pub stack: String,
+    pub state_dir: PathBuf,
+    pub segments: u32,
+    /// RunTask calls per second; the bucket holds as many (AWS's burst equals its rate).
+    pub rate: f64,
+    pub max_running: u32,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub poll_interval: Duration,
+    pub all_bots: bool,
+    pub no_wait: bool,
+    pub retry_failed: bool,
+    pub dry_run: bool,
+    pub resume: Resume,
+    /// Scan results buffered between the scan workers and the planner.
+    pub scan_buffer: usize,
+}
+
+impl Default for MigrationOptions {
+    fn default() -> Self {
+        Self {
+            stack: "BedrockChatStack".into(),
+            state_dir: PathBuf::from(".xtask"),
+            segments: 4,
+            rate: 20.0,
+            max_running: 10,
+            max_attempts: 8,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(5),
+            all_bots: false,
+            no_wait: false,
+            retry_failed: false,
+            dry_run: false,
+            resume: Resume::Fresh,
+            scan_buffer: 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("a migration worker stopped unexpectedly: {0}")]
+    Worker(String),
+}
+
+/// Ctrl-C for the engine: the first trip stops launching (no new intent) and keeps tracking; the
+/// second makes the engine return at once, journal consistent.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    pub(crate) stop: CancellationToken,
+    pub(crate) abort: CancellationToken,
+}
+
+impl Interrupt {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Escalates one step; returns 1 after the first trip, 2 after any later one.
+    pub fn trip(&self) -> u8 {
+        if self.stop.is_cancelled() {
+            self.abort.cancel();
+            2
+        } else {
+            self.stop.cancel();
+            1
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.abort.is_cancelled()
+    }
+}

@@ -1,0 +1,228 @@
+//! The final report: what happened to every bot, as JSON for pipelines and as rows for the table.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::target::MigrationTarget;
+
+/// What happened to one bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The task stopped and the bot says `SyncStatus` SUCCEEDED with `LastExecId` = that task.
+    Succeeded,
+    /// The task stopped without the bot reporting success for it.
+    Failed { reason: String },
+    /// RunTask kept failing (capacity, throttling, errors) up to the attempt limit.
+    LaunchFailed { reason: String },
+    /// Nothing to embed (every knowledge list empty), so no task.
+    Skipped,
+    /// The item could not be read as a bot; nothing launched.
+    Malformed { reason: String },
+    /// Launched, not stopped yet (`--no-wait` or an interrupt); the journal keeps tracking it.
+    StillRunning,
+    /// Interrupted before its launch; a resume launches it.
+    NotLaunched,
+    /// Dry run: would be launched.
+    Planned,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed { .. } => "failed",
+            Outcome::LaunchFailed { .. } => "launch_failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Malformed { .. } => "malformed",
+            Outcome::StillRunning => "still_running",
+            Outcome::NotLaunched => "not_launched",
+            Outcome::Planned => "planned",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed { reason }
+            | Outcome::LaunchFailed { reason }
+            | Outcome::Malformed { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Final outcomes end a bot's story in the journal; the others leave the run resumable.
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            Outcome::StillRunning | Outcome::NotLaunched | Outcome::Planned
+        )
+    }
+}
+
+/// One row per bot item (malformed items included, with whatever keys they had).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotRow {
+    pub pk: Option<String>,
+    pub sk: Option<String>,
+    pub bot_id: Option<String>,
+    /// `succeeded`, `failed`, `launch_failed`, `skipped`, `malformed`, `still_running`,
+    /// `not_launched` or `planned`.
+    pub outcome: String,
+    /// The ECS task of the last launch, when there was one.
+    pub task_arn: Option<String>,
+    /// Why a bot failed, failed to launch or is malformed.
+    pub reason: Option<String>,
+}
+
+impl BotRow {
+    pub fn new(
+        pk: Option<String>,
+        sk: Option<String>,
+        bot_id: Option<String>,
+        outcome: &Outcome,
+        task_arn: Option<String>,
+    ) -> Self {
+        Self {
+            pk,
+            sk,
+            bot_id,
+            outcome: outcome.label().to_owned(),
+            task_arn,
+            reason: outcome.reason().map(str::to_owned),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Bot items the scan returned (malformed ones included).
+    pub found: u64,
+    /// Bots that needed a task (all well-formed bots with `--all-bots`).
+    pub to_embed: u64,
+    pub skipped: u64,
+    pub malformed: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub launch_failed: u64,
+    pub still_running: u64,
+    pub not_launched: u64,
+    pub planned: u64,
+    /// RunTask calls that started a task in this process (resumed tasks not included).
+    pub launched: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Succeeded => self.succeeded += 1,
+            Outcome::Failed { .. } => self.failed += 1,
+            Outcome::LaunchFailed { .. } => self.launch_failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Malformed { .. } => self.malformed += 1,
+            Outcome::StillRunning => self.still_running += 1,
+            Outcome::NotLaunched => self.not_launched += 1,
+            Outcome::Planned => self.planned += 1,
+        }
+    }
+}
+
+/// Seconds spent per phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub scan_secs: f64,
+    /// From the first to the last launch decision.
+    pub launch_secs: f64,
+    /// From the start of launching until every tracked task stopped (or tracking ended).
+    pub track_secs: f64,
+    /// Tasks started by this process per second of launch phase.
+    pub launches_per_sec: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationReport {
+    pub version: u32,
+    pub stack: String,
+    pub target: MigrationTarget,
+    /// The run id of this process (it prefixes the tasks' `startedBy`).
+    pub run_id: String,
+    /// The journal of this run; absent for a dry run.
+    pub journal: Option<PathBuf>,
+    pub dry_run: bool,
+    /// The caller stopped the run (Ctrl-C): launching stopped early or tracking was cut short.
+    pub interrupted: bool,
+    pub counts: Counts,
+    pub bots: Vec<BotRow>,
+    pub timings: Timings,
+}
+
+impl MigrationReport {
+    /// Exit 0 only when every bot that needed embedding succeeded. Malformed items are reported
+    /// but do not fail the run: they are not bots the embedding task could process.
+    pub fn success(&self) -> bool {
+        let c = &self.counts;
+        c.failed == 0 && c.launch_failed == 0 && c.still_running == 0 && c.not_launched == 0
+    }
+
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_serializes_with_kind_and_reason() {
+        let o = Outcome::Failed {
+            reason: "boom".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"kind":"failed","reason":"boom"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Outcome::Succeeded).unwrap(),
+            r#"{"kind":"succeeded"}"#
+        );
+        let row = BotRow::new(Some("u".into()), None, None, &o, None);
+        assert_eq!(row.outcome, "failed");
+        assert_eq!(row.reason.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn success_ignores_malformed_and_skipped() {
+        let mut c = Counts::default();
+        c.add(&Outcome::Succeeded);
+        c.add(&Outcome::Skipped);
+        c.add(&Outcome::Malformed { reason: "x".into() });
+        let report = |counts| MigrationReport {
+            version: 1,
+            stack: "S".into(),
+            target: crate::target::MigrationTarget {
+                table: "t".into(),
+                cluster: "c".into(),
+                task_definition: "d".into(),
+                container: "Container".into(),
+                subnets: vec![],
+                security_groups: vec![],
+                assign_public_ip: false,
+            },
+            run_id: "r".into(),
+            journal: None,
+            dry_run: false,
+            interrupted: false,
+            counts,
+            bots: vec![],
+            timings: Timings::default(),
+        };
+        assert!(report(c).success());
+        c.add(&Outcome::StillRunning);
+        assert!(!report(c).success());
+    }
+}

@@ -1,0 +1,348 @@
+//! `cargo xtask migrate`: wiring and presentation of the `migrate` engine (target from the stack
+//! outputs, resume choice, summary, confirmation, progress, table, report file, exit code).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use console::style;
+use indicatif::MultiProgress;
+use migrate::journal::{self, BotState};
+use migrate::{
+    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Outcome, Resume,
+};
+
+use crate::flags::Migrate;
+use crate::progress;
+
+/// The answer was "no", or a confirmation was needed without a terminal and without `--yes`.
+pub const EXIT_REFUSED: u8 = 2;
+/// The second Ctrl-C ended the run early.
+pub const EXIT_ABORTED: u8 = 130;
+
+/// Test knobs (the emulator's tasks stop within seconds): DescribeTasks poll interval and retry
+/// backoff base, in milliseconds.
+const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
+const BACKOFF_ENV: &str = "MIGRATE_BACKOFF_BASE_MS";
+
+pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
+    crate::aws::runtime()?.block_on(run_async(args))
+}
+
+async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
+    let config = crate::aws::sdk_config(&args.aws).await;
+    let mut target = crate::outputs::load_target(&config, &args.stack, &args.target).await?;
+    target.assign_public_ip = args.assign_public_ip;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    eprintln!(
+        "{} table {}, cluster {}, task definition {}",
+        style("target").bold(),
+        target.table,
+        target.cluster,
+        target.task_definition
+    );
+
+    let mut options = options(&args)?;
+    options.resume = choose_resume(&args, &target, interactive)?;
+    let clients = Clients::from_conf(&config);
+
+    let scan_ui = progress::spinner("scanning bots");
+    let scanned = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let plan = {
+        let (pb, counts) = (scan_ui.clone(), scanned.clone());
+        let events = Arc::new(move |e: Event| {
+            if let Event::ScanPage { scanned, bots, .. } = e {
+                let items = counts.0.fetch_add(scanned, Ordering::Relaxed) + scanned;
+                let found = counts.1.fetch_add(bots, Ordering::Relaxed) + bots;
+                pb.set_message(format!("scanning: {items} items read, {found} bot items"));
+            }
+        });
+        migrate::plan_migration(&clients, &target, &options, events).await?
+    };
+    scan_ui.finish_and_clear();
+    let (found, to_embed, skipped, malformed) = plan.summary(args.all_bots);
+    eprintln!(
+        "{} {found} bot items: {} to embed, {skipped} skipped (nothing to embed{}), {} malformed ({:.1}s)",
+        style("scan").bold(),
+        style(to_embed).green().bold(),
+        if args.all_bots { ", --all-bots" } else { "" },
+        if malformed > 0 {
+            style(malformed).red().bold()
+        } else {
+            style(malformed)
+        },
+        plan.scan_secs
+    );
+    for m in plan.malformed.iter().take(20) {
+        eprintln!(
+            "  malformed: PK {} SK {}: {}",
+            m.pk.as_deref().unwrap_or("?"),
+            m.sk.as_deref().unwrap_or("?"),
+            m.reason
+        );
+    }
+
+    if args.dry_run {
+        let report = migrate::execute_plan(
+            &clients,
+            &plan,
+            &options,
+            Arc::new(migrate::NoEvents),
+            &Interrupt::new(),
+        )
+        .await?;
+        for row in report.bots.iter().filter(|r| r.outcome == "planned") {
+            println!(
+                "would launch  {}  {}",
+                row.bot_id.as_deref().unwrap_or("?"),
+                row.pk.as_deref().unwrap_or("?")
+            );
+        }
+        print_table(&report);
+        if let Some(path) = &args.report {
+            write_report(&report, path)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    if to_embed > 0 && !args.yes {
+        if !interactive {
+            eprintln!(
+                "{} refusing to launch {to_embed} embedding tasks without confirmation: stdin is not a terminal; pass --yes to launch",
+                style("error:").red().bold()
+            );
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        let go = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Launch embedding tasks for up to {to_embed} bots ({} RunTask/s, at most {} running)?",
+                args.rate, args.max_running
+            ))
+            .default(false)
+            .interact()?;
+        if !go {
+            eprintln!("nothing launched");
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+    }
+
+    let multi = MultiProgress::new();
+    let ui = Arc::new(progress::MigrateBars::new(&multi));
+    let interrupt = Interrupt::new();
+    let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), multi.clone()));
+    let events = {
+        let ui = ui.clone();
+        Arc::new(move |e: Event| ui.on_event(e))
+    };
+    let result = migrate::execute_plan(&clients, &plan, &options, events, &interrupt).await;
+    ctrl_c.abort();
+    ui.finish();
+    let report = result?;
+
+    print_table(&report);
+    let path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| default_report_path(&args.state_dir, &args.stack));
+    write_report(&report, &path)?;
+    if let Some(j) = &report.journal {
+        eprintln!("journal {}", j.display());
+    }
+    Ok(exit_code(&report, &interrupt, args.no_wait))
+}
+
+fn options(args: &Migrate) -> anyhow::Result<MigrationOptions> {
+    let ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match std::env::var(name) {
+            Ok(v) => Ok(Duration::from_millis(v.parse().map_err(|_| {
+                anyhow::anyhow!("{name} must be a number of milliseconds, got {v:?}")
+            })?)),
+            Err(_) => Ok(default),
+        }
+    };
+    let defaults = MigrationOptions::default();
+    anyhow::ensure!(
+        args.rate.is_finite() && args.rate > 0.0,
+        "--rate must be a positive number"
+    );
+    Ok(MigrationOptions {
+        stack: args.stack.clone(),
+        state_dir: args.state_dir.clone(),
+        segments: args.segments,
+        rate: args.rate,
+        max_running: args.max_running,
+        max_attempts: args.max_attempts,
+        poll_interval: ms(POLL_ENV, defaults.poll_interval)?,
+        backoff_base: ms(BACKOFF_ENV, defaults.backoff_base)?,
+        all_bots: args.all_bots,
+        no_wait: args.no_wait,
+        retry_failed: args.retry_failed,
+        dry_run: args.dry_run,
+        ..defaults
+    })
+}
+
+/// An unfinished journal of this target (or a finished one with failures, under --retry-failed)
+/// is resumed unless --fresh; interactively the user is asked.
+fn choose_resume(
+    args: &Migrate,
+    target: &MigrationTarget,
+    interactive: bool,
+) -> anyhow::Result<Resume> {
+    let latest = journal::find_latest(&args.state_dir, &args.stack, &target.fingerprint())?;
+    let Some(state) = latest else {
+        if args.resume {
+            eprintln!(
+                "no journal for this target under {}: starting a new run",
+                args.state_dir.display()
+            );
+        }
+        return Ok(Resume::Fresh);
+    };
+    let mut running = 0;
+    let mut failed = 0;
+    let mut done = 0;
+    for s in state.bots.values() {
+        match s {
+            BotState::Intent { .. } | BotState::Running { .. } => running += 1,
+            BotState::Done {
+                outcome: Outcome::Succeeded,
+                ..
+            } => done += 1,
+            BotState::Done { .. } => failed += 1,
+        }
+    }
+    let resumable = !state.finished || (args.retry_failed && failed > 0);
+    if !resumable || args.fresh {
+        return Ok(Resume::Fresh);
+    }
+    let what = format!(
+        "{} journal {} ({running} bots launched or launching, {done} succeeded, {failed} failed)",
+        if state.finished {
+            "finished"
+        } else {
+            "unfinished"
+        },
+        state.path.display(),
+    );
+    if args.resume {
+        eprintln!("resuming {what}");
+    } else if interactive && !args.yes {
+        let resume = dialoguer::Confirm::new()
+            .with_prompt(format!("Resume {what}?"))
+            .default(true)
+            .interact()?;
+        if !resume {
+            return Ok(Resume::Fresh);
+        }
+    } else {
+        eprintln!("resuming {what} (the default; --fresh starts a new run)");
+    }
+    Ok(Resume::Journal(state.path))
+}
+
+async fn watch_ctrl_c(interrupt: Interrupt, multi: MultiProgress) {
+    while tokio::signal::ctrl_c().await.is_ok() {
+        let message = match interrupt.trip() {
+            1 => {
+                "Ctrl-C: no new launches; tracking the running tasks. Ctrl-C again exits now (the journal keeps them for --resume)."
+            }
+            _ => {
+                "Ctrl-C again: exiting; running tasks continue in ECS, `cargo xtask migrate --resume` picks them up."
+            }
+        };
+        let _ = multi.println(message);
+    }
+}
+
+/// Exit 0 only when every bot that needed embedding succeeded; with --no-wait, when every bot got
+/// its task (running ones are the point of --no-wait).
+fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> ExitCode {
+    if interrupt.is_aborted() {
+        return ExitCode::from(EXIT_ABORTED);
+    }
+    let c = &report.counts;
+    let ok = if no_wait {
+        c.failed == 0 && c.launch_failed == 0 && c.not_launched == 0
+    } else {
+        report.success()
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn default_report_path(state_dir: &Path, stack: &str) -> PathBuf {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "now".into());
+    journal::stack_dir(state_dir, stack).join(format!("report-{stamp}.json"))
+}
+
+fn write_report(report: &MigrationReport, path: &Path) -> anyhow::Result<()> {
+    report
+        .write_json(path)
+        .map_err(|e| anyhow::anyhow!("writing the report {}: {e}", path.display()))?;
+    eprintln!("report {}", path.display());
+    Ok(())
+}
+
+/// Counts, then one row per bot that did not end well (all of them are in the JSON report).
+fn print_table(report: &MigrationReport) {
+    const MAX_ROWS: usize = 50;
+    let c = &report.counts;
+    let rows: Vec<_> = report
+        .bots
+        .iter()
+        .filter(|r| !matches!(r.outcome.as_str(), "succeeded" | "skipped" | "planned"))
+        .collect();
+    if !rows.is_empty() {
+        println!("{:<14} {:<38} {:<24} reason", "outcome", "bot", "user (PK)");
+        for r in rows.iter().take(MAX_ROWS) {
+            let outcome = match r.outcome.as_str() {
+                "failed" | "launch_failed" | "malformed" => style(&r.outcome).red(),
+                _ => style(&r.outcome).yellow(),
+            };
+            println!(
+                "{:<14} {:<38} {:<24} {}",
+                outcome,
+                r.bot_id.as_deref().unwrap_or("-"),
+                r.pk.as_deref().unwrap_or("-"),
+                r.reason.as_deref().unwrap_or("")
+            );
+        }
+        if rows.len() > MAX_ROWS {
+            println!("... and {} more in the report", rows.len() - MAX_ROWS);
+        }
+    }
+    println!(
+        "found {}  to embed {}  skipped {}  malformed {}  succeeded {}  failed {}  launch-failed {}  still running {}  not launched {}{}",
+        c.found,
+        c.to_embed,
+        c.skipped,
+        c.malformed,
+        style(c.succeeded).green(),
+        style(c.failed).red(),
+        style(c.launch_failed).red(),
+        c.still_running,
+        c.not_launched,
+        if report.dry_run {
+            format!("  planned {}", c.planned)
+        } else {
+            String::new()
+        }
+    );
+    if !report.dry_run {
+        let t = &report.timings;
+        println!(
+            "scan {:.1}s  launch {:.1}s ({:.1} launches/s)  total {:.1}s",
+            t.scan_secs, t.launch_secs, t.launches_per_sec, t.track_secs
+        );
+    }
+}
