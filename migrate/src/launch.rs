@@ -206,15 +206,21 @@ pub async fn find_existing_task(
     bot: &BotKey,
     started_by: &str,
 ) -> Result<Option<String>, String> {
+    // ECS: "When you specify startedBy as the filter, it must be the only filter that you use",
+    // and ListTasks then lists running tasks only. Stopped tasks are found through the task
+    // definition's family instead, and matched on startedBy below.
     let mut arns = Vec::new();
-    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        let mut pages = ecs
-            .list_tasks()
-            .cluster(&target.cluster)
-            .started_by(started_by)
-            .desired_status(status)
-            .into_paginator()
-            .send();
+    let running = ecs
+        .list_tasks()
+        .cluster(&target.cluster)
+        .started_by(started_by);
+    let stopped = ecs
+        .list_tasks()
+        .cluster(&target.cluster)
+        .family(task_family(&target.task_definition))
+        .desired_status(DesiredStatus::Stopped);
+    for request in [running, stopped] {
+        let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| DisplayErrorContext(&e).to_string())?;
             arns.extend(page.task_arns().iter().cloned());
@@ -233,17 +239,27 @@ pub async fn find_existing_task(
             .await
             .map_err(|e| DisplayErrorContext(&e).to_string())?;
         let found = out.tasks().iter().find(|task| {
-            task.overrides().is_some_and(|o| {
-                o.container_overrides()
-                    .iter()
-                    .any(|c| c.command().contains(&keys))
-            })
+            task.started_by() == Some(started_by)
+                && task.overrides().is_some_and(|o| {
+                    o.container_overrides()
+                        .iter()
+                        .any(|c| c.command().contains(&keys))
+                })
         });
         if let Some(arn) = found.and_then(|t| t.task_arn()) {
             return Ok(Some(arn.to_owned()));
         }
     }
     Ok(None)
+}
+
+/// The family of a task definition given as `family`, `family:revision` or its ARN.
+fn task_family(task_definition: &str) -> &str {
+    let name = task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(task_definition);
+    name.split(':').next().unwrap_or(name)
 }
 
 /// Launches every job, at most `cap.available_permits()` tasks in flight; running tasks go to the

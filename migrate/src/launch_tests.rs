@@ -339,28 +339,99 @@ async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
     );
 }
 
+/// ListTasks as ECS answers it: `startedBy` must be the only filter (and then lists running
+/// tasks); stopped tasks are listed by family. Rules: [refusal, running by startedBy, stopped by
+/// family].
+fn list_tasks_like_ecs(running: Vec<String>, stopped: Vec<String>) -> [aws_smithy_mocks::Rule; 3] {
+    use aws_sdk_ecs::operation::list_tasks::{ListTasksError, ListTasksOutput};
+    use aws_sdk_ecs::types::error::InvalidParameterException;
+    let refuse = mock!(Client::list_tasks)
+        .match_requests(|r| r.started_by().is_some() && (r.desired_status().is_some() || r.family().is_some()))
+        .then_error(|| {
+            ListTasksError::InvalidParameterException(
+                InvalidParameterException::builder()
+                    .message("When you specify startedBy as the filter, it must be the only filter that you use.")
+                    .build(),
+            )
+        });
+    let running_rule = mock!(Client::list_tasks)
+        .match_requests(|r| r.started_by() == Some("old-sb") && r.desired_status().is_none())
+        .then_output(move || {
+            ListTasksOutput::builder()
+                .set_task_arns(Some(running.clone()))
+                .build()
+        });
+    let stopped_rule = mock!(Client::list_tasks)
+        .match_requests(|r| {
+            r.family() == Some("embed") && r.desired_status() == Some(&DesiredStatus::Stopped)
+        })
+        .then_output(move || {
+            ListTasksOutput::builder()
+                .set_task_arns(Some(stopped.clone()))
+                .build()
+        });
+    [refuse, running_rule, stopped_rule]
+}
+
 #[tokio::test(start_paused = true)]
-async fn an_earlier_task_is_adopted_not_launched_again() {
+async fn a_stopped_earlier_task_is_found_through_its_family() {
     use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
-    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
     use aws_sdk_ecs::types::{ContainerOverride, TaskOverride};
     let b = bot();
     let keys = b.keys_json();
-    let list = mock!(Client::list_tasks)
-        .match_requests(|r| r.started_by() == Some("old-sb"))
-        .then_compute_output(|r| {
-            let arns = if r.desired_status() == Some(&DesiredStatus::Running) {
-                vec!["arn:task/c/old".to_owned()]
-            } else {
-                vec![]
-            };
-            ListTasksOutput::builder().set_task_arns(Some(arns)).build()
-        });
+    let [refuse, running, stopped] = list_tasks_like_ecs(
+        vec![],
+        vec!["arn:task/c/other".into(), "arn:task/c/old".into()],
+    );
+    let task = move |arn: &str, started_by: &str| {
+        Task::builder()
+            .task_arn(arn)
+            .started_by(started_by)
+            .overrides(
+                TaskOverride::builder()
+                    .container_overrides(
+                        ContainerOverride::builder()
+                            .name("Container")
+                            .command(keys.clone())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    // Another run's task for the same bot is not this intent's task.
+    let describe = mock!(Client::describe_tasks).then_output(move || {
+        DescribeTasksOutput::builder()
+            .tasks(task("arn:task/c/other", "another-run"))
+            .tasks(task("arn:task/c/old", "old-sb"))
+            .build()
+    });
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&refuse, &running, &stopped, &describe]
+    );
+    assert_eq!(
+        find_existing_task(&ecs, &target(), &b, "old-sb")
+            .await
+            .unwrap(),
+        Some("arn:task/c/old".to_owned())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_earlier_task_is_adopted_not_launched_again() {
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::types::{ContainerOverride, TaskOverride};
+    let b = bot();
+    let keys = b.keys_json();
+    let [refuse, running, stopped] = list_tasks_like_ecs(vec!["arn:task/c/old".into()], vec![]);
     let describe = mock!(Client::describe_tasks).then_output(move || {
         DescribeTasksOutput::builder()
             .tasks(
                 Task::builder()
                     .task_arn("arn:task/c/old")
+                    .started_by("old-sb")
                     .overrides(
                         TaskOverride::builder()
                             .container_overrides(
@@ -378,7 +449,11 @@ async fn an_earlier_task_is_adopted_not_launched_again() {
             .build()
     });
     let run = mock!(Client::run_task).then_output(|| ok_task("arn:task/c/new"));
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&list, &describe, &run]);
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&refuse, &running, &stopped, &describe, &run]
+    );
     assert_eq!(
         find_existing_task(&ecs, &target(), &b, "old-sb")
             .await

@@ -1,5 +1,6 @@
 //! Parallel scan of the conversation table for bot items, streamed through a bounded channel so
-//! memory does not grow with the table.
+//! the scan itself holds no more than a page per segment. The caller keeps one small record per
+//! bot (the plan and the report hold every bot), so a run's memory grows with the bot count.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -68,7 +68,13 @@ impl Emulator {
             ),
         };
         let stdin = child.stdin.take();
-        Emulator { port, child, stdin, log, home }
+        Emulator {
+            port,
+            child,
+            stdin,
+            log,
+            home,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -91,7 +97,10 @@ impl Emulator {
     /// A command for a program that must talk to this emulator only.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
-        command.envs(self.env()).env_remove("AWS_SESSION_TOKEN").env_remove("AWS_PROFILE");
+        command
+            .envs(self.env())
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE");
         command
     }
 
@@ -102,8 +111,14 @@ impl Emulator {
             ("AWS_REGION", REGION.to_string()),
             // boto3 reads AWS_DEFAULT_REGION, not AWS_REGION.
             ("AWS_DEFAULT_REGION", REGION.to_string()),
-            ("AWS_CONFIG_FILE", home.join("aws-config").display().to_string()),
-            ("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials").display().to_string()),
+            (
+                "AWS_CONFIG_FILE",
+                home.join("aws-config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.join("aws-credentials").display().to_string(),
+            ),
             ("CDK_DISABLE_CLI_TELEMETRY", "true".to_string()),
             ("CI", "true".to_string()),
         ]
@@ -122,7 +137,9 @@ impl Emulator {
         aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "emulator"))
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ))
             .load()
             .await
     }

@@ -35,8 +35,13 @@ pub fn source_dir() -> PathBuf {
     project_root().join("tests/fixtures/bedrock-chat")
 }
 
-const APP_FILES: &[&str] =
-    &["cdk.json", "package.json", "package-lock.json", "bin/bedrock-chat.js", "lib/bedrock-chat-stack.js"];
+const APP_FILES: &[&str] = &[
+    "cdk.json",
+    "package.json",
+    "package-lock.json",
+    "bin/bedrock-chat.js",
+    "lib/bedrock-chat-stack.js",
+];
 
 /// A private copy of the fixture app: the CDK CLI locks `cdk.out` in the app directory, so
 /// parallel tests each need their own. `node_modules` is shared through a symlink.
@@ -59,7 +64,10 @@ impl FixtureApp {
             "the fixture app's packages are missing ({}): run `cargo xtask setup` (or `cargo xtask test`)",
             node_modules.display()
         );
-        let dir = tempfile::Builder::new().prefix("fixture-app-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("fixture-app-")
+            .tempdir()
+            .expect("temp dir");
         for file in APP_FILES {
             let to = dir.path().join(file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -102,7 +110,10 @@ impl FixtureApp {
     pub fn bootstrap(&self, emulator: &Emulator) {
         let assembly = assembly(Release::V0);
         let environment = format!("aws://{ACCOUNT}/{REGION}");
-        self.cdk_ok(emulator, &["bootstrap", &environment, "--app", path_str(&assembly)]);
+        self.cdk_ok(
+            emulator,
+            &["bootstrap", &environment, "--app", path_str(&assembly)],
+        );
     }
 
     /// `cdk deploy` of a release from its cached cloud assembly (the synth is the slow part and
@@ -129,7 +140,13 @@ impl FixtureApp {
 fn deploy_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     // moto mishandles UsePreviousValue for the default synthesizer's BootstrapVersion parameter
     // on updates (DESIGN.md section 6).
-    let mut args = vec!["deploy", STACK, "--require-approval", "never", "--no-previous-parameters"];
+    let mut args = vec![
+        "deploy",
+        STACK,
+        "--require-approval",
+        "never",
+        "--no-previous-parameters",
+    ];
     args.extend_from_slice(extra);
     args
 }
@@ -148,7 +165,9 @@ pub fn assembly(release: Release) -> PathBuf {
     let source = source_dir();
     let mut hasher = DefaultHasher::new();
     for file in APP_FILES {
-        std::fs::read(source.join(file)).expect("fixture file").hash(&mut hasher);
+        std::fs::read(source.join(file))
+            .expect("fixture file")
+            .hash(&mut hasher);
     }
     let cache = project_root().join("target/fixture-assemblies");
     let dir = cache.join(format!("{}-{:016x}", release.name(), hasher.finish()));
@@ -157,9 +176,20 @@ pub fn assembly(release: Release) -> PathBuf {
     }
     std::fs::create_dir_all(&cache).unwrap();
     let app = FixtureApp::new();
-    let out = tempfile::Builder::new().prefix("synth-").tempdir_in(&cache).unwrap();
+    let out = tempfile::Builder::new()
+        .prefix("synth-")
+        .tempdir_in(&cache)
+        .unwrap();
     let output = std::process::Command::new("npx")
-        .args(["cdk", "synth", "--quiet", "--no-notices", "-c", release.context(), "-o"])
+        .args([
+            "cdk",
+            "synth",
+            "--quiet",
+            "--no-notices",
+            "-c",
+            release.context(),
+            "-o",
+        ])
         .arg(out.path())
         .current_dir(app.dir())
         .env("CDK_DISABLE_CLI_TELEMETRY", "true")

@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The stack name of the fixture app (and of Bedrock Chat).
@@ -28,17 +31,37 @@ pub async fn stack_outputs(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
 ) -> std::collections::BTreeMap<String, String> {
-    let answer = cfn.describe_stacks().stack_name(stack).send().await.expect("describe the stack");
+    let answer = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("describe the stack");
     answer.stacks()[0]
         .outputs()
         .iter()
-        .map(|o| (o.output_key().unwrap_or_default().to_string(), o.output_value().unwrap_or_default().to_string()))
+        .map(|o| {
+            (
+                o.output_key().unwrap_or_default().to_string(),
+                o.output_value().unwrap_or_default().to_string(),
+            )
+        })
         .collect()
 }
 
 /// The one output whose key starts with `prefix` (CDK appends an 8-hex construct hash).
-pub fn output<'a>(outputs: &'a std::collections::BTreeMap<String, String>, prefix: &str) -> &'a str {
-    let found: Vec<_> = outputs.iter().filter(|(k, _)| k.starts_with(prefix)).collect();
-    assert_eq!(found.len(), 1, "expected one output {prefix}*, got {found:?}");
+pub fn output<'a>(
+    outputs: &'a std::collections::BTreeMap<String, String>,
+    prefix: &str,
+) -> &'a str {
+    let found: Vec<_> = outputs
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one output {prefix}*, got {found:?}"
+    );
     found[0].1
 }

@@ -34,16 +34,39 @@ fn list(values: &[String]) -> AttributeValue {
 }
 
 fn knowledge(i: usize, empty: bool) -> AttributeValue {
-    let pick = |kind: usize, text: String| if !empty && i % 4 == kind { vec![text] } else { vec![] };
+    let pick = |kind: usize, text: String| {
+        if !empty && i % 4 == kind {
+            vec![text]
+        } else {
+            vec![]
+        }
+    };
     let mut map = HashMap::new();
-    map.insert("source_urls".into(), list(&pick(0, format!("https://example.com/docs/{i}"))));
-    map.insert("sitemap_urls".into(), list(&pick(1, format!("https://example.com/sitemap-{i}.xml"))));
-    map.insert("filenames".into(), list(&pick(2, format!("manual-{i}.pdf"))));
-    map.insert("s3_urls".into(), list(&pick(3, format!("s3://example-bucket/bot-{i}/"))));
+    map.insert(
+        "source_urls".into(),
+        list(&pick(0, format!("https://example.com/docs/{i}"))),
+    );
+    map.insert(
+        "sitemap_urls".into(),
+        list(&pick(1, format!("https://example.com/sitemap-{i}.xml"))),
+    );
+    map.insert(
+        "filenames".into(),
+        list(&pick(2, format!("manual-{i}.pdf"))),
+    );
+    map.insert(
+        "s3_urls".into(),
+        list(&pick(3, format!("s3://example-bucket/bot-{i}/"))),
+    );
     AttributeValue::M(map)
 }
 
-fn bot_item(pk: &str, sk: &str, title: &str, knowledge: AttributeValue) -> HashMap<String, AttributeValue> {
+fn bot_item(
+    pk: &str,
+    sk: &str,
+    title: &str,
+    knowledge: AttributeValue,
+) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("PK".into(), s(pk)),
         ("SK".into(), s(sk)),
@@ -57,7 +80,11 @@ fn bot_item(pk: &str, sk: &str, title: &str, knowledge: AttributeValue) -> HashM
 
 /// Writes the plan's items (users spread over ~1 user per 3 bots) and returns the bots that need
 /// embedding, sorted.
-pub async fn seed_bots(ddb: &aws_sdk_dynamodb::Client, table: &str, plan: SeedPlan) -> Vec<SeededBot> {
+pub async fn seed_bots(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    plan: SeedPlan,
+) -> Vec<SeededBot> {
     let user = |i: usize| format!("user-{:04}", i / 3);
     let mut items = Vec::new();
     let mut needing = Vec::new();
@@ -68,18 +95,38 @@ pub async fn seed_bots(ddb: &aws_sdk_dynamodb::Client, table: &str, plan: SeedPl
     }
     for i in 0..plan.without_knowledge {
         let (pk, sk) = (user(i), format!("{}#BOT#empty-{i:06}", user(i)));
-        items.push(bot_item(&pk, &sk, &format!("Empty bot {i}"), knowledge(i, true)));
+        items.push(bot_item(
+            &pk,
+            &sk,
+            &format!("Empty bot {i}"),
+            knowledge(i, true),
+        ));
     }
     for i in 0..plan.aliases {
         let (pk, sk) = (user(i + 1), format!("{}#BOT_ALIAS#kb-{i:06}", user(i + 1)));
-        items.push(bot_item(&pk, &sk, &format!("Alias {i}"), knowledge(i, false)));
+        items.push(bot_item(
+            &pk,
+            &sk,
+            &format!("Alias {i}"),
+            knowledge(i, false),
+        ));
     }
     for i in 0..plan.malformed {
         let pk = user(i);
         let item = if i % 2 == 0 {
-            bot_item(&pk, &format!("{pk}#BOT#bad-knowledge-{i}"), "Broken", s("not a map"))
+            bot_item(
+                &pk,
+                &format!("{pk}#BOT#bad-knowledge-{i}"),
+                "Broken",
+                s("not a map"),
+            )
         } else {
-            bot_item(&pk, &format!("someone-else#BOT#bad-sk-{i}"), "Broken", knowledge(i, false))
+            bot_item(
+                &pk,
+                &format!("someone-else#BOT#bad-sk-{i}"),
+                "Broken",
+                knowledge(i, false),
+            )
         };
         items.push(item);
     }
@@ -94,7 +141,10 @@ pub async fn seed_bots(ddb: &aws_sdk_dynamodb::Client, table: &str, plan: SeedPl
         let mut requests: Vec<WriteRequest> = chunk
             .iter()
             .map(|item| {
-                let put = PutRequest::builder().set_item(Some(item.clone())).build().expect("put request");
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .expect("put request");
                 WriteRequest::builder().put_request(put).build()
             })
             .collect();
@@ -106,7 +156,11 @@ pub async fn seed_bots(ddb: &aws_sdk_dynamodb::Client, table: &str, plan: SeedPl
                 .send()
                 .await
                 .expect("batch write bots");
-            requests = answer.unprocessed_items().and_then(|u| u.get(table)).cloned().unwrap_or_default();
+            requests = answer
+                .unprocessed_items()
+                .and_then(|u| u.get(table))
+                .cloned()
+                .unwrap_or_default();
         }
     }
     needing.sort();

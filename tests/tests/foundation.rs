@@ -18,8 +18,15 @@ const OUTPUT_PREFIXES: [&str; 9] = [
 ];
 
 /// The cluster whose writer endpoint is `hostname`.
-async fn cluster_by_endpoint(rds: &aws_sdk_rds::Client, hostname: &str) -> aws_sdk_rds::types::DbCluster {
-    let clusters = rds.describe_db_clusters().send().await.expect("describe clusters");
+async fn cluster_by_endpoint(
+    rds: &aws_sdk_rds::Client,
+    hostname: &str,
+) -> aws_sdk_rds::types::DbCluster {
+    let clusters = rds
+        .describe_db_clusters()
+        .send()
+        .await
+        .expect("describe clusters");
     clusters
         .db_clusters()
         .iter()
@@ -39,9 +46,15 @@ async fn deploy_v0_from_source_exposes_outputs_cluster_and_secret() {
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let outputs = stack_outputs(&cfn, STACK).await;
     for prefix in OUTPUT_PREFIXES {
-        assert!(!output(&outputs, prefix).is_empty(), "output {prefix}* is empty");
+        assert!(
+            !output(&outputs, prefix).is_empty(),
+            "output {prefix}* is empty"
+        );
     }
-    assert!(output(&outputs, "EmbeddingTaskDefinitionName").starts_with("BedrockChatStackEmbeddingTaskDefinition"));
+    assert!(
+        output(&outputs, "EmbeddingTaskDefinitionName")
+            .starts_with("BedrockChatStackEmbeddingTaskDefinition")
+    );
     assert!(output(&outputs, "PrivateSubnetId0").starts_with("subnet-"));
     assert!(output(&outputs, "EmbeddingTaskSecurityGroupId").starts_with("sg-"));
     assert_eq!(output(&outputs, "DbConfigPort"), "5432");
@@ -49,8 +62,16 @@ async fn deploy_v0_from_source_exposes_outputs_cluster_and_secret() {
     let rds = aws_sdk_rds::Client::new(&config);
     let cluster = cluster_by_endpoint(&rds, output(&outputs, "DbConfigHostname")).await;
     assert_eq!(cluster.engine(), Some("aurora-postgresql"));
-    assert_eq!(cluster.storage_encrypted(), Some(false), "v0 stores unencrypted");
-    assert_eq!(cluster.db_cluster_members().len(), 1, "the writer instance belongs to the cluster");
+    assert_eq!(
+        cluster.storage_encrypted(),
+        Some(false),
+        "v0 stores unencrypted"
+    );
+    assert_eq!(
+        cluster.db_cluster_members().len(),
+        1,
+        "the writer instance belongs to the cluster"
+    );
 
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let secret = secrets
@@ -59,10 +80,19 @@ async fn deploy_v0_from_source_exposes_outputs_cluster_and_secret() {
         .send()
         .await
         .expect("the DbConfigSecretArn secret exists");
-    let document: serde_json::Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
+    let document: serde_json::Value =
+        serde_json::from_str(secret.secret_string().unwrap()).unwrap();
     assert_eq!(document["username"], "postgres");
-    assert_eq!(document["password"].as_str().map(str::len), Some(30), "generated as the template asks");
-    assert_eq!(document["host"], output(&outputs, "DbConfigHostname"), "attached to the cluster");
+    assert_eq!(
+        document["password"].as_str().map(str::len),
+        Some(30),
+        "generated as the template asks"
+    );
+    assert_eq!(
+        document["host"],
+        output(&outputs, "DbConfigHostname"),
+        "attached to the cluster"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -83,9 +113,17 @@ async fn deploy_v1_over_v0_replaces_the_cluster_and_keeps_a_final_snapshot() {
     let new_id = new.db_cluster_identifier().unwrap();
     assert_ne!(new_id, old_id, "a new cluster with a new identifier");
     assert_eq!(new.storage_encrypted(), Some(true));
-    assert_eq!(new.db_cluster_members().len(), 1, "the writer follows the new cluster");
+    assert_eq!(
+        new.db_cluster_members().len(),
+        1,
+        "the writer follows the new cluster"
+    );
 
-    let gone = rds.describe_db_clusters().db_cluster_identifier(&old_id).send().await;
+    let gone = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&old_id)
+        .send()
+        .await;
     let error = gone.expect_err("the old cluster is deleted");
     assert_eq!(error.code(), Some("DBClusterNotFoundFault"), "{error:?}");
 
@@ -96,7 +134,11 @@ async fn deploy_v1_over_v0_replaces_the_cluster_and_keeps_a_final_snapshot() {
         .await
         .expect("describe snapshots");
     let finals: Vec<_> = snapshots.db_cluster_snapshots().iter().collect();
-    assert_eq!(finals.len(), 1, "one final snapshot (UpdateReplacePolicy Snapshot), no automated ones: {finals:?}");
+    assert_eq!(
+        finals.len(),
+        1,
+        "one final snapshot (UpdateReplacePolicy Snapshot), no automated ones: {finals:?}"
+    );
     assert_eq!(finals[0].status(), Some("available"));
     assert_eq!(finals[0].snapshot_type(), Some("manual"));
 }

@@ -7,7 +7,9 @@ use crate::flags::AwsOptions;
 
 /// The async runtime for the subcommands that talk to AWS; `main` stays synchronous.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {

@@ -261,7 +261,9 @@ fn meaning(plan: &ReplacementPlan) -> Vec<String> {
     for v in plan.gating().filter(|v| v.caused_by.is_none()) {
         let verb = match v.replacement {
             Replacement::May => "may be",
-            Replacement::Unknown => "may be (the change set does not say; compare the templates with `--template-diff`)",
+            Replacement::Unknown => {
+                "may be (the change set does not say; compare the templates with `--template-diff`)"
+            }
             _ => "will be",
         };
         let replaced = v.action != Action::Remove || v.renamed_to.is_some();

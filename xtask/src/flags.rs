@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Guarded CDK deploys for Bedrock Chat: detect a replacement of the Aurora vector store (or another
 /// stateful resource) before it happens, take the safeguards, and re-embed every bot afterwards.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    max_term_width = 100
+)]
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,
@@ -38,6 +43,8 @@ pub enum Command {
     ///
     /// Exit 0 only when every bot that needed embedding succeeded.
     Migrate(Migrate),
+    /// Measure speed against its budgets and write `target/bench/report.json`.
+    Bench(Bench),
     /// Regenerate the table of replacing properties per guarded resource type from the CDK CLI's
     /// service spec (`db.json.gz`); `--check` fails when the committed table is stale.
     GenReplacementTable(GenReplacementTable),
@@ -193,6 +200,9 @@ pub struct Migrate {
     #[command(flatten)]
     pub aws: AwsOptions,
 }
+
+#[derive(Debug, Args)]
+pub struct Bench {}
 
 #[derive(Debug, Args)]
 pub struct GenReplacementTable {

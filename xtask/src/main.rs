@@ -2,6 +2,7 @@
 //! and `migrate` libraries; no AWS logic of its own.
 
 mod aws;
+mod bench;
 mod check;
 mod flags;
 mod gen_table;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         flags::Command::Setup(_) => setup::run(),
         flags::Command::Test(test) => setup::test(test),
         flags::Command::Check(check) => check::run(check),
+        flags::Command::Bench(bench) => bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),
         flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),

@@ -151,6 +151,21 @@ async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     if let Some(j) = &report.journal {
         eprintln!("journal {}", j.display());
     }
+    let c = &report.counts;
+    if c.failed > 0 {
+        eprintln!(
+            "{} bot(s) failed; after fixing the cause, relaunch only them with: \
+             cargo xtask migrate --stack {} --resume --retry-failed",
+            c.failed, args.stack
+        );
+    }
+    if c.launch_failed + c.not_launched > 0 {
+        eprintln!(
+            "{} bot(s) got no task; launch them with: cargo xtask migrate --stack {} --resume",
+            c.launch_failed + c.not_launched,
+            args.stack
+        );
+    }
     Ok(exit_code(&report, &interrupt, args.no_wait))
 }
 

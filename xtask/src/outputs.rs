@@ -181,7 +181,9 @@ pub async fn load_target(
     } else {
         stack_outputs(config, stack).await?
     };
-    let target = resolve_target(&outputs, overrides)?;
+    let target = resolve_target(&outputs, overrides).with_context(|| {
+        format!("the outputs of stack {stack} do not name the migration target")
+    })?;
     target.validate()?;
     Ok(target)
 }

@@ -17,7 +17,10 @@ const NODE_STAMP: &str = ".xtask-stamp";
 
 /// The workspace root: xtask lives one level below it.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
 }
 
 /// Where the emulator's Python lives once set up.
@@ -36,9 +39,21 @@ pub fn run() -> anyhow::Result<ExitCode> {
 
 pub fn ensure_installed() -> anyhow::Result<()> {
     let sh = Shell::new()?;
-    require_tool(&sh, "python3", "Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)")?;
-    require_tool(&sh, "node", "Node.js 20+ (https://nodejs.org or Debian: apt-get install nodejs npm)")?;
-    require_tool(&sh, "npm", "npm (it comes with Node.js; Debian: apt-get install npm)")?;
+    require_tool(
+        &sh,
+        "python3",
+        "Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)",
+    )?;
+    require_tool(
+        &sh,
+        "node",
+        "Node.js 20+ (https://nodejs.org or Debian: apt-get install nodejs npm)",
+    )?;
+    require_tool(
+        &sh,
+        "npm",
+        "npm (it comes with Node.js; Debian: apt-get install npm)",
+    )?;
     install_venv(&sh)?;
     install_fixture_packages(&sh)?;
     Ok(())
@@ -58,7 +73,13 @@ pub fn test(args: flags::Test) -> anyhow::Result<ExitCode> {
 }
 
 fn require_tool(sh: &Shell, tool: &str, how: &str) -> anyhow::Result<()> {
-    if cmd!(sh, "{tool} --version").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+    if cmd!(sh, "{tool} --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_err()
+    {
         bail!("`{tool}` was not found on PATH; install {how}, then run `cargo xtask setup` again");
     }
     Ok(())
@@ -72,14 +93,20 @@ fn install_venv(sh: &Shell) -> anyhow::Result<()> {
     if sh.read_file(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
-    eprintln!("xtask setup: creating the emulator's Python venv in {}", venv.display());
+    eprintln!(
+        "xtask setup: creating the emulator's Python venv in {}",
+        venv.display()
+    );
     cmd!(sh, "python3 -m venv --clear {venv}")
         .run()
         .context("python3 could not create a venv (Debian: apt-get install python3-venv)")?;
     let pip = venv.join("bin/pip");
-    cmd!(sh, "{pip} install --quiet --disable-pip-version-check -r {requirements}")
-        .run()
-        .context("pip could not install the emulator's requirements")?;
+    cmd!(
+        sh,
+        "{pip} install --quiet --disable-pip-version-check -r {requirements}"
+    )
+    .run()
+    .context("pip could not install the emulator's requirements")?;
     sh.write_file(&stamp, wanted)?;
     Ok(())
 }

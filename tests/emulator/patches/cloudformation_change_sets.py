@@ -3,7 +3,8 @@ and `--method=execute-change-set`, and the default change-set deploy)."""
 
 from typing import Any
 
-from moto.cloudformation import models
+from moto.cloudformation import models, responses
+from moto.core.responses import ActionResult
 from moto.cloudformation.exceptions import CloudFormationError
 
 
@@ -63,14 +64,24 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
     stack.output_map = stack._create_output_map()
     for export in stack.exports:
         self.exports[export.name] = export
-    # AWS: executing a change set makes every other change set of the stack obsolete.
-    for other in self.change_sets.values():
-        if other.stack_id == change_set.stack_id and other is not change_set:
-            if other.execution_status == "AVAILABLE":
-                other.execution_status = "OBSOLETE"
+    # AWS: "After you execute a change set, CloudFormation removes all change sets that are
+    # associated with the stack because they aren't applicable to the updated stack." A stale
+    # change set id then answers ChangeSetNotFound.
+    for change_set_id, other in list(self.change_sets.items()):
+        if other.stack_id == change_set.stack_id:
+            del self.change_sets[change_set_id]
+
+
+def _list_change_sets(self: Any) -> Any:
+    # AWS lists the change sets of the one stack named (StackName is required); stock moto lists
+    # every stack's.
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    change_sets = [c for c in self.cloudformation_backend.list_change_sets() if c.stack_id == stack.stack_id]
+    return ActionResult({"Summaries": change_sets})
 
 
 def apply() -> None:
+    responses.CloudFormationResponse.list_change_sets = _list_change_sets
     models.CloudFormationBackend.delete_change_set = _delete_change_set
     models.CloudFormationBackend.describe_change_set = _describe_change_set
     models.CloudFormationBackend.execute_change_set = _execute_change_set

@@ -1,0 +1,230 @@
+//! `cargo xtask check` against the emulator with the real CDK CLI: the pre-deploy replacement
+//! check finds the v0 -> v1 cluster replacement, exits 3, and leaves nothing behind.
+
+use serde_json::Value;
+use tests::{
+    Emulator, FixtureApp, Release, STACK,
+    xtask::{self, printed},
+};
+
+const V1: &[&str] = &["-c", "release=v1", "--no-previous-parameters"];
+const V0: &[&str] = &["-c", "release=v0", "--no-previous-parameters"];
+
+fn check_args<'a>(flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["check"];
+    args.extend_from_slice(flags);
+    args.push("--");
+    args.extend_from_slice(cdk);
+    args
+}
+
+fn plan_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("check --json printed no plan ({e}):\n{}", printed(output)))
+}
+
+fn resource<'a>(plan: &'a Value, resource_type: &str) -> &'a Value {
+    plan["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["resource_type"] == resource_type)
+        .unwrap_or_else(|| panic!("no {resource_type} in the plan: {plan:#}"))
+}
+
+async fn change_set_count(cfn: &aws_sdk_cloudformation::Client) -> usize {
+    cfn.list_change_sets()
+        .stack_name(STACK)
+        .send()
+        .await
+        .expect("list change sets")
+        .summaries()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_finds_the_cluster_replacement_exits_3_and_leaves_no_change_set() {
+    let emulator = Emulator::start();
+    let app = FixtureApp::deployed(&emulator, Release::V0);
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config().await);
+    let before = cfn
+        .describe_stacks()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+
+    let json = xtask::run(&emulator, app.dir(), &check_args(&["--json"], V1));
+    assert_eq!(json.status.code(), Some(3), "{}", printed(&json));
+    let plan = plan_of(&json);
+    assert_eq!(plan["gated"], true);
+    assert_eq!(plan["migration_needed"], true);
+    let cluster = resource(&plan, "AWS::RDS::DBCluster");
+    assert!(
+        cluster["logical_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("VectorStoreCluster"),
+        "{cluster:#}"
+    );
+    assert_eq!(cluster["replacement"], "will");
+    assert_eq!(cluster["fate"], "snapshotted", "RemovalPolicy SNAPSHOT");
+    let causes: Vec<&str> = cluster["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["property"].as_str())
+        .collect();
+    assert!(causes.contains(&"StorageEncrypted"), "causes {causes:?}");
+    let writer = resource(&plan, "AWS::RDS::DBInstance");
+    assert_eq!(
+        writer["caused_by"], cluster["logical_id"],
+        "the writer is a consequence of the cluster"
+    );
+    assert_eq!(
+        change_set_count(&cfn).await,
+        0,
+        "check deletes the change set it prepared"
+    );
+
+    let human = xtask::run(&emulator, app.dir(), &check_args(&[], V1));
+    assert_eq!(human.status.code(), Some(3), "{}", printed(&human));
+    let table = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        table.contains("VectorStoreCluster") && table.contains("StorageEncrypted"),
+        "{table}"
+    );
+    assert!(
+        table.contains("all vector items in the Aurora cluster will be deleted"),
+        "{table}"
+    );
+
+    let same = xtask::run(&emulator, app.dir(), &check_args(&[], V0));
+    assert_eq!(same.status.code(), Some(0), "{}", printed(&same));
+    assert_eq!(change_set_count(&cfn).await, 0, "nothing left behind");
+
+    let after = cfn
+        .describe_stacks()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        before.stacks()[0].outputs(),
+        after.stacks()[0].outputs(),
+        "check executed nothing"
+    );
+}
+
+/// The change set of the live check, saved as `aws cloudformation describe-change-set` prints it
+/// (botocore's JSON, from the emulator's venv), and the two templates, classified offline.
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_file_and_template_diff_agree_with_the_live_check() {
+    let emulator = Emulator::start();
+    let app = FixtureApp::deployed(&emulator, Release::V0);
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config().await);
+
+    let live = xtask::run(
+        &emulator,
+        app.dir(),
+        &check_args(&["--json", "--keep-change-set"], V1),
+    );
+    assert_eq!(live.status.code(), Some(3), "{}", printed(&live));
+    let live = plan_of(&live);
+    let change_set = live["change_set_id"].as_str().expect("kept change set id");
+    assert_eq!(
+        change_set_count(&cfn).await,
+        1,
+        "--keep-change-set keeps it"
+    );
+
+    let describe_file = app.dir().join("describe.json");
+    let python = tests::project_root().join("target/emulator-venv/bin/python");
+    let dump = emulator
+        .command(python)
+        .args([
+            "-c",
+            "import boto3, json, sys\n\
+             r = boto3.client('cloudformation').describe_change_set(ChangeSetName=sys.argv[1])\n\
+             r.pop('ResponseMetadata')\n\
+             open(sys.argv[2], 'w').write(json.dumps(r, default=str))",
+            change_set,
+        ])
+        .arg(&describe_file)
+        .output()
+        .unwrap();
+    assert!(dump.status.success(), "{}", printed(&dump));
+
+    let offline = xtask::run(
+        &emulator,
+        app.dir(),
+        &[
+            "check",
+            "--json",
+            "--describe-file",
+            describe_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        offline.status.code(),
+        Some(3),
+        "same gate: {}",
+        printed(&offline)
+    );
+    let offline = plan_of(&offline);
+
+    let deployed = cfn.get_template().stack_name(STACK).send().await.unwrap();
+    let old = app.dir().join("deployed.template.json");
+    std::fs::write(&old, deployed.template_body().unwrap()).unwrap();
+    let new = app.dir().join("cdk.out/BedrockChatStack.template.json");
+    let diff = xtask::run(
+        &emulator,
+        app.dir(),
+        &[
+            "check",
+            "--json",
+            "--template-diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(3), "same gate: {}", printed(&diff));
+    let diff = plan_of(&diff);
+
+    // Each offline path gives exactly the opinion the live plan recorded from the same source.
+    for verdict in live["resources"].as_array().unwrap() {
+        let id = &verdict["logical_id"];
+        let find = |plan: &Value| {
+            plan["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| &r["logical_id"] == id)
+                .cloned()
+        };
+        if let Some(from_change_set) = verdict["sources"]["change_set"].as_str() {
+            let offline =
+                find(&offline).unwrap_or_else(|| panic!("{id} missing from --describe-file"));
+            assert_eq!(offline["replacement"], from_change_set, "{id}");
+            assert_eq!(offline["action"], verdict["action"], "{id}");
+            assert_eq!(offline["guard"], verdict["guard"], "{id}");
+        }
+        if let Some(from_template) = verdict["sources"]["template"].as_str() {
+            match find(&diff) {
+                Some(diff) => {
+                    assert_eq!(diff["replacement"], from_template, "{id}");
+                    assert_eq!(diff["guard"], verdict["guard"], "{id}");
+                }
+                // The template comparison lists what changed; an unchanged resource is "no".
+                None => assert_eq!(from_template, "no", "{id} missing from --template-diff"),
+            }
+        }
+    }
+    let cluster = resource(&diff, "AWS::RDS::DBCluster");
+    assert_eq!(cluster["replacement"], "will");
+    assert_eq!(cluster["causes"][0]["property"], "StorageEncrypted");
+    assert_eq!(
+        resource(&live, "AWS::RDS::DBCluster")["replacement"],
+        "will"
+    );
+}
