@@ -59,6 +59,32 @@ pub fn ensure_installed() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Variables cargo sets for the crate it runs (`cargo run` sets them for xtask). A nested cargo
+/// must not inherit them: build scripts track some (ring's tracks CARGO_MANIFEST_DIR), so a
+/// nested build with other values rebuilds ring and the whole SDK graph, and the next plain
+/// build rebuilds it back.
+pub fn crate_env_vars() -> impl Iterator<Item = String> {
+    const PREFIXES: &[&str] = &[
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| PREFIXES.iter().any(|p| k.starts_with(p)))
+}
+
+fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    for var in crate_env_vars() {
+        cmd = cmd.env_remove(var);
+    }
+    cmd
+}
+
 pub fn test(args: flags::Test) -> anyhow::Result<ExitCode> {
     ensure_installed()?;
     let sh = Shell::new()?;
@@ -66,9 +92,9 @@ pub fn test(args: flags::Test) -> anyhow::Result<ExitCode> {
     let extra = &args.cargo_args;
     eprintln!("xtask: building the workspace");
     // Build the CLI first: the integration tests run the real `xtask` binary.
-    cmd!(sh, "cargo build --workspace --all-targets").run()?;
+    nested(cmd!(sh, "cargo build --workspace --all-targets")).run()?;
     eprintln!("xtask: running the test suite");
-    cmd!(sh, "cargo test --workspace -- {extra...}").run()?;
+    nested(cmd!(sh, "cargo test --workspace -- {extra...}")).run()?;
     Ok(ExitCode::SUCCESS)
 }
 
