@@ -8,6 +8,9 @@ use std::{
 
 use crate::{Emulator, project_root};
 
+#[path = "../../xtask/src/nested_cargo.rs"]
+mod nested_cargo;
+
 pub fn binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
@@ -15,24 +18,9 @@ pub fn binary() -> PathBuf {
             // The same invocation as `cargo xtask test`'s build step: the same feature set as the
             // test build (dev-dependencies unify features), so this is a no-op there rather than
             // a second build of the SDK crates.
-            // Without the variables cargo set for this test binary: build scripts track some
-            // (ring's tracks CARGO_MANIFEST_DIR) and would rebuild the SDK graph each time.
             let mut cargo = Command::new(env!("CARGO"));
-            for (var, _) in std::env::vars() {
-                if [
-                    "CARGO_MANIFEST_",
-                    "CARGO_PKG_",
-                    "CARGO_CRATE_",
-                    "CARGO_BIN_",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "CARGO_RUSTC_CURRENT_DIR",
-                ]
-                .iter()
-                .any(|p| var.starts_with(p))
-                {
-                    cargo.env_remove(var);
-                }
+            for var in nested_cargo::crate_env_vars() {
+                cargo.env_remove(var);
             }
             let status = cargo
                 .args(["build", "--quiet", "--workspace", "--all-targets"])

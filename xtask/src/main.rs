@@ -7,6 +7,7 @@ mod check;
 mod flags;
 mod gen_table;
 mod migrate;
+mod nested_cargo;
 mod outputs;
 mod progress;
 mod setup;

@@ -59,27 +59,8 @@ pub fn ensure_installed() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Variables cargo sets for the crate it runs (`cargo run` sets them for xtask). A nested cargo
-/// must not inherit them: build scripts track some (ring's tracks CARGO_MANIFEST_DIR), so a
-/// nested build with other values rebuilds ring and the whole SDK graph, and the next plain
-/// build rebuilds it back.
-pub fn crate_env_vars() -> impl Iterator<Item = String> {
-    const PREFIXES: &[&str] = &[
-        "CARGO_MANIFEST_",
-        "CARGO_PKG_",
-        "CARGO_CRATE_",
-        "CARGO_BIN_",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-    ];
-    std::env::vars()
-        .map(|(k, _)| k)
-        .filter(|k| PREFIXES.iter().any(|p| k.starts_with(p)))
-}
-
 fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    for var in crate_env_vars() {
+    for var in crate::nested_cargo::crate_env_vars() {
         cmd = cmd.env_remove(var);
     }
     cmd
