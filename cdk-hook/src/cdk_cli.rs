@@ -68,26 +68,58 @@ pub async fn prepare_change_set(req: &PrepareRequest) -> Result<(), CdkHookError
     }
     let sh = Shell::new().map_err(|e| CdkHookError::CdkSpawn(std::io::Error::other(e)))?;
     sh.change_dir(&req.app_dir);
-    let (stack, name, extra) = (&req.stack, &req.change_set_name, &req.cdk_args);
-    // Nothing is deployed here; the approval prompt belongs to the execute step.
+    let method = [
+        "--method=prepare-change-set",
+        "--change-set-name",
+        &req.change_set_name,
+    ];
+    let cmd = cdk_deploy(
+        &sh,
+        &req.stack,
+        &method,
+        &req.cdk_args,
+        req.region.as_deref(),
+    );
+    tracing::info!(command = %cmd, dir = %req.app_dir.display(), "preparing the change set");
+    run(cmd, &req.output, "prepare-change-set").await
+}
+
+/// `npx cdk deploy STACK METHOD... [--require-approval never] EXTRA...` with the region exported.
+/// The review (and the user's answer) is the approval: the CLI gets no stdin to ask on.
+pub(crate) fn cdk_deploy<'a>(
+    sh: &'a Shell,
+    stack: &str,
+    method: &[&str],
+    extra: &[String],
+    region: Option<&str>,
+) -> xshell::Cmd<'a> {
     let approval: &[&str] = if extra.iter().any(|a| a.starts_with("--require-approval")) {
         &[]
     } else {
         &["--require-approval", "never"]
     };
-    let mut cmd = cmd!(
+    let cmd = cmd!(
         sh,
-        "npx cdk deploy {stack} --method=prepare-change-set --change-set-name {name} {approval...} {extra...}"
+        "npx cdk deploy {stack} {method...} {approval...} {extra...}"
     );
-    if let Some(region) = &req.region {
-        cmd = cmd
+    match region {
+        Some(region) => cmd
             .env("AWS_REGION", region)
-            .env("AWS_DEFAULT_REGION", region);
+            .env("AWS_DEFAULT_REGION", region),
+        None => cmd,
     }
-    tracing::info!(command = %cmd, dir = %req.app_dir.display(), "preparing the change set");
+}
+
+/// Runs a CDK CLI command to its end with its output routed as asked; a non-zero exit is
+/// `CdkFailed` naming the deploy method.
+pub(crate) async fn run(
+    cmd: xshell::Cmd<'_>,
+    output: &CdkOutput,
+    method: &'static str,
+) -> Result<(), CdkHookError> {
     let mut command = tokio::process::Command::from(std::process::Command::from(cmd));
     command.kill_on_drop(true).stdin(Stdio::null());
-    let status = match &req.output {
+    let status = match output {
         CdkOutput::Inherit => spawn(&mut command)?.wait().await,
         CdkOutput::ToStderr => {
             command.stdout(Stdio::from(std::io::stderr()));
@@ -110,6 +142,7 @@ pub async fn prepare_change_set(req: &PrepareRequest) -> Result<(), CdkHookError
         Ok(())
     } else {
         Err(CdkHookError::CdkFailed {
+            method,
             code: status.code(),
         })
     }

@@ -207,10 +207,28 @@ impl ChangeSetReviewer {
     /// The template of the deployed stack (`GetTemplate`, stage Original); `None` when the stack
     /// does not exist yet or its template is not JSON.
     pub async fn deployed_template(&self, stack: &str) -> Result<Option<Value>, CdkHookError> {
+        self.template(stack, None).await
+    }
+
+    /// The template a change set would deploy (`GetTemplate` with `ChangeSetName`).
+    pub async fn change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> Result<Option<Value>, CdkHookError> {
+        self.template(stack, Some(change_set)).await
+    }
+
+    async fn template(
+        &self,
+        stack: &str,
+        change_set: Option<&str>,
+    ) -> Result<Option<Value>, CdkHookError> {
         let out = match self
             .client
             .get_template()
             .stack_name(stack)
+            .set_change_set_name(change_set.map(str::to_owned))
             .template_stage(TemplateStage::Original)
             .send()
             .await

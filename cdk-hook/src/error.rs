@@ -15,8 +15,14 @@ pub enum CdkHookError {
     #[error("npx not found on PATH: install Node.js (npm ships npx) to run the CDK CLI")]
     NpxMissing,
 
-    #[error("`cdk deploy --method=prepare-change-set` failed with {}", exit_text(*.code))]
-    CdkFailed { code: Option<i32> },
+    #[error("`cdk deploy --method={method}` failed with {}", exit_text(*.code))]
+    CdkFailed {
+        method: &'static str,
+        code: Option<i32>,
+    },
+
+    #[error("could not read the CDK CLI's version from `npx cdk --version`: {0:?}")]
+    CdkVersion(String),
 
     #[error("could not run the CDK CLI: {0}")]
     CdkSpawn(#[source] std::io::Error),
@@ -34,7 +40,7 @@ pub enum CdkHookError {
         waited_secs: u64,
     },
 
-    #[error("CloudFormation {operation} failed: {message}")]
+    #[error("{operation} failed: {message}")]
     Aws {
         operation: &'static str,
         message: String,
@@ -52,6 +58,37 @@ pub enum CdkHookError {
 
     #[error("no synthesized template for stack {stack} in {}", .cdk_out.display())]
     TemplateNotSynthesized { stack: String, cdk_out: PathBuf },
+
+    #[error(
+        "change set {change_set} can no longer be executed (status {status}, execution status {execution_status}{}): \
+         the stack changed after it was reviewed. Nothing was executed; run deploy again to review the current changes",
+        .reason.as_deref().map(|r| format!(", {r}")).unwrap_or_default()
+    )]
+    ChangeSetNotExecutable {
+        change_set: String,
+        status: String,
+        execution_status: String,
+        reason: Option<String>,
+    },
+
+    #[error(
+        "change set {change_set} of stack {stack} no longer exists: CloudFormation removes a stack's change sets \
+         when another one is executed, so the stack changed after the review. Nothing was executed; run deploy \
+         again to review the current changes"
+    )]
+    ChangeSetGone { stack: String, change_set: String },
+
+    #[error("RDS cluster {cluster} not found")]
+    ClusterNotFound { cluster: String },
+
+    #[error("cluster snapshot {snapshot} ended {status} instead of available")]
+    SnapshotFailed { snapshot: String, status: String },
+
+    #[error("no secret found for cluster {cluster} (looked for: {tried})")]
+    SecretNotFound { cluster: String, tried: String },
+
+    #[error("{} already exists: a record is never overwritten", .0.display())]
+    WouldOverwrite(PathBuf),
 
     #[error("guard configuration: {0}")]
     GuardConfig(String),
@@ -113,6 +150,12 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
             text.push_str(&s_text);
         }
         source = s.source();
+    }
+    if text.contains("loading credentials") {
+        text.push_str(
+            " (no AWS credentials found: export AWS_PROFILE and run `aws sso login` for SSO, pass \
+             --profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+        );
     }
     text
 }

@@ -12,11 +12,14 @@ pub mod changeset;
 pub mod classify;
 pub mod describe;
 mod error;
+pub mod execute;
 pub mod guard;
 pub mod live;
 pub mod plan;
 pub mod reconcile;
 pub mod replacement_table;
+pub mod safeguard;
+pub mod stack;
 pub mod template_diff;
 mod template_refs;
 
@@ -26,7 +29,9 @@ pub use cdk_cli::{
 pub use changeset::{ChangeSetReviewer, PollSettings, ReviewOutcome};
 pub use error::CdkHookError;
 pub use guard::{GuardClass, GuardConfig};
-pub use live::{LiveOutcome, check_live};
+pub use live::{
+    LiveOutcome, Prepared, Reviewed, check_live, prepare_and_review, review_and_classify,
+};
 pub use plan::{Action, Cause, Fate, Replacement, ReplacementPlan, ResourceVerdict};
 pub use reconcile::{
     Templates, plan_from_change_set, plan_from_describe_files, plan_from_templates, read_template,

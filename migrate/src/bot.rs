@@ -84,6 +84,76 @@ impl std::fmt::Display for BotKey {
     }
 }
 
+/// A bot key in one allocation, for the structures that hold every bot (the plan, a journal's
+/// state): a [`BotKey`] costs two heap blocks and 48 bytes inline, this one block and 24 bytes. A
+/// bot's SK starts with its PK, so then only the SK is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PackedKey {
+    /// The SK when it starts with the PK, else PK followed by SK.
+    text: Box<str>,
+    pk_len: u32,
+    sk_has_pk: bool,
+}
+
+impl PackedKey {
+    pub fn new(pk: &str, sk: &str) -> Self {
+        // DynamoDB caps a partition key at 2048 bytes, far below u32::MAX.
+        let pk_len = u32::try_from(pk.len()).expect("a DynamoDB key fits in u32");
+        if sk.starts_with(pk) {
+            Self {
+                text: sk.into(),
+                pk_len,
+                sk_has_pk: true,
+            }
+        } else {
+            Self {
+                text: [pk, sk].concat().into_boxed_str(),
+                pk_len,
+                sk_has_pk: false,
+            }
+        }
+    }
+
+    pub fn pk(&self) -> &str {
+        &self.text[..self.pk_len as usize]
+    }
+
+    pub fn sk(&self) -> &str {
+        if self.sk_has_pk {
+            &self.text
+        } else {
+            &self.text[self.pk_len as usize..]
+        }
+    }
+
+    pub fn to_key(&self) -> BotKey {
+        BotKey::new(self.pk(), self.sk())
+    }
+
+    pub fn is(&self, key: &BotKey) -> bool {
+        self.pk() == key.pk && self.sk() == key.sk
+    }
+}
+
+impl From<&BotKey> for PackedKey {
+    fn from(key: &BotKey) -> Self {
+        Self::new(&key.pk, &key.sk)
+    }
+}
+
+/// The same order as [`BotKey`]'s (PK, then SK), so sorting either gives the same launch order.
+impl Ord for PackedKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.pk(), self.sk()).cmp(&(other.pk(), other.sk()))
+    }
+}
+
+impl PartialOrd for PackedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// The task id is the last segment of the task ARN (`arn:...:task/<cluster>/<id>`); the embedding
 /// container writes it to the bot's `LastExecId`.
 pub fn task_id(task_arn: &str) -> &str {
@@ -127,6 +197,34 @@ mod tests {
         assert!(
             sb.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn packed_key_round_trips_and_orders_like_bot_key() {
+        let keys = [
+            BotKey::new("u", "u#BOT#b"),
+            BotKey::new("u!", "u!#BOT#a"),
+            BotKey::new("u", "other#BOT#b"),
+            BotKey::new("", ""),
+            BotKey::new("a", "a"),
+        ];
+        let mut packed: Vec<PackedKey> = keys.iter().map(PackedKey::from).collect();
+        for (p, k) in packed.iter().zip(&keys) {
+            assert_eq!(p.to_key(), *k);
+            assert!(p.is(k));
+        }
+        assert_eq!(std::mem::size_of::<PackedKey>(), 24);
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        packed.sort();
+        let unpacked: Vec<BotKey> = packed.iter().map(PackedKey::to_key).collect();
+        assert_eq!(unpacked, sorted);
+        // Equal keys pack the same way, so the derived Eq and Hash agree with BotKey's.
+        assert_eq!(PackedKey::new("u", "u#BOT#b"), PackedKey::from(&keys[0]));
+        assert_ne!(
+            PackedKey::new("u", "u#BOT#b"),
+            PackedKey::new("u#", "BOT#b")
         );
     }
 

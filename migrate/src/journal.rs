@@ -6,15 +6,16 @@
 //! final outcome. Each line is one `write` of a complete line, so a crash can only leave a truncated
 //! last line, which reading ignores and reopening cuts off.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bot::BotKey;
+pub use crate::journal_read::{
+    BotState, JournalState, JournalSummary, TaskArn, find_latest, read, summarize,
+};
 use crate::report::Outcome;
 use crate::target::MigrationTarget;
 
@@ -82,159 +83,10 @@ pub enum JournalError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |source| JournalError::Io {
         path: path.to_owned(),
         source,
-    }
-}
-
-/// What a journal says about one bot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BotState {
-    /// RunTask may or may not have started a task: the process stopped before the answer was
-    /// journaled.
-    Intent { started_by: String },
-    Running {
-        task_arn: String,
-        started_by: Option<String>,
-    },
-    Done {
-        outcome: Outcome,
-        task_arn: Option<String>,
-        started_by: Option<String>,
-    },
-}
-
-/// A journal folded into its current state.
-#[derive(Debug, Clone)]
-pub struct JournalState {
-    pub path: PathBuf,
-    pub fingerprint: String,
-    pub stack: String,
-    pub target: MigrationTarget,
-    /// Every run id that wrote to the journal, first one first.
-    pub run_ids: Vec<String>,
-    pub finished: bool,
-    pub bots: HashMap<BotKey, BotState>,
-    /// The length of the complete lines; anything after is a torn write.
-    pub valid_len: u64,
-    pub truncated_tail: bool,
-}
-
-pub fn read(path: &Path) -> Result<JournalState, JournalError> {
-    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
-    let mut header = None;
-    let mut run_ids = Vec::new();
-    let mut finished = false;
-    let mut bots: HashMap<BotKey, BotState> = HashMap::new();
-    let mut valid_len = 0u64;
-    let mut truncated_tail = false;
-    let mut buf = Vec::new();
-    let mut line_no = 0;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
-        if text.trim().is_empty() {
-            valid_len += n as u64;
-            continue;
-        }
-        let entry: Entry = match serde_json::from_str(text.trim_end()) {
-            Ok(entry) => entry,
-            Err(_) if !complete => {
-                truncated_tail = true;
-                break;
-            }
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    path: path.to_owned(),
-                    line: line_no,
-                    message: e.to_string(),
-                });
-            }
-        };
-        valid_len += n as u64;
-        match entry {
-            Entry::Header {
-                run_id,
-                stack,
-                fingerprint,
-                target,
-                ..
-            } => {
-                run_ids.push(run_id);
-                header = Some((stack, fingerprint, target));
-            }
-            Entry::Resumed { run_id, .. } => {
-                run_ids.push(run_id);
-                finished = false;
-            }
-            Entry::Finished { .. } => finished = true,
-            Entry::Intent { pk, sk, started_by } => {
-                bots.insert(BotKey { pk, sk }, BotState::Intent { started_by });
-            }
-            Entry::Launched { pk, sk, task_arn } => {
-                let key = BotKey { pk, sk };
-                let started_by = started_by_of(bots.get(&key));
-                bots.insert(
-                    key,
-                    BotState::Running {
-                        task_arn,
-                        started_by,
-                    },
-                );
-            }
-            Entry::Outcome {
-                pk,
-                sk,
-                outcome,
-                task_arn,
-            } => {
-                let key = BotKey { pk, sk };
-                let started_by = started_by_of(bots.get(&key));
-                let task_arn = task_arn.or_else(|| match bots.get(&key) {
-                    Some(BotState::Running { task_arn, .. }) => Some(task_arn.clone()),
-                    _ => None,
-                });
-                bots.insert(
-                    key,
-                    BotState::Done {
-                        outcome,
-                        task_arn,
-                        started_by,
-                    },
-                );
-            }
-        }
-    }
-    let (stack, fingerprint, target) = header.ok_or_else(|| JournalError::NoHeader {
-        path: path.to_owned(),
-    })?;
-    Ok(JournalState {
-        path: path.to_owned(),
-        fingerprint,
-        stack,
-        target,
-        run_ids,
-        finished,
-        bots,
-        valid_len,
-        truncated_tail,
-    })
-}
-
-fn started_by_of(state: Option<&BotState>) -> Option<String> {
-    match state? {
-        BotState::Intent { started_by } => Some(started_by.clone()),
-        BotState::Running { started_by, .. } | BotState::Done { started_by, .. } => {
-            started_by.clone()
-        }
     }
 }
 
@@ -251,39 +103,6 @@ pub fn stack_dir(state_dir: &Path, stack: &str) -> PathBuf {
         })
         .collect();
     state_dir.join(safe)
-}
-
-/// The newest journal of `stack` written for the target with `fingerprint`, finished or not.
-/// Journals of other targets are passed over: they belong to another migration.
-pub fn find_latest(
-    state_dir: &Path,
-    stack: &str,
-    fingerprint: &str,
-) -> Result<Option<JournalState>, JournalError> {
-    let dir = stack_dir(state_dir, stack);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(&dir)(e)),
-    };
-    let mut journals: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("journal-") && n.ends_with(".jsonl"))
-        })
-        .collect();
-    // UTC timestamps in the names sort chronologically; `_NNN` (same second) sorts after `.jsonl`.
-    journals.sort();
-    for path in journals.into_iter().rev() {
-        match read(&path) {
-            Ok(state) if state.fingerprint == fingerprint => return Ok(Some(state)),
-            Ok(_) | Err(JournalError::NoHeader { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(None)
 }
 
 /// An open journal; lines are appended from several tasks, hence the lock.

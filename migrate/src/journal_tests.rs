@@ -1,6 +1,7 @@
 use std::io::Write;
 
 use super::*;
+use crate::bot::BotKey;
 
 fn target(table: &str) -> MigrationTarget {
     MigrationTarget {
@@ -62,6 +63,21 @@ fn round_trip_folds_bot_states() {
         false,
     )
     .unwrap();
+    intent(&j, &key(4), "sb4");
+    for _ in 0..2 {
+        j.append(
+            &Entry::Outcome {
+                pk: "u".into(),
+                sk: key(4).sk,
+                outcome: Outcome::LaunchFailed {
+                    reason: "capacity".into(),
+                },
+                task_arn: None,
+            },
+            false,
+        )
+        .unwrap();
+    }
 
     let state = read(j.path()).unwrap();
     assert_eq!(state.fingerprint, t.fingerprint());
@@ -70,24 +86,35 @@ fn round_trip_folds_bot_states() {
     assert!(!state.finished);
     assert!(!state.truncated_tail);
     assert_eq!(
-        state.bots[&key(1)],
+        *state.bot(&key(1)).unwrap(),
         BotState::Intent {
             started_by: "sb1".into()
         }
     );
     assert_eq!(
-        state.bots[&key(2)],
+        *state.bot(&key(2)).unwrap(),
         BotState::Running {
             task_arn: "arn:task/c/2".into(),
-            started_by: Some("sb2".into())
         }
     );
     assert_eq!(
-        state.bots[&key(3)],
+        *state.bot(&key(3)).unwrap(),
         BotState::Done {
             outcome: Outcome::Succeeded,
             task_arn: Some("arn:task/c/3".into()),
-            started_by: Some("sb3".into())
+            started_by: None
+        }
+    );
+    // A launch failure keeps the startedBy its RunTask used, even through a later failure that
+    // had no intent of its own (the check for an earlier task failed).
+    assert_eq!(
+        *state.bot(&key(4)).unwrap(),
+        BotState::Done {
+            outcome: Outcome::LaunchFailed {
+                reason: "capacity".into()
+            },
+            task_arn: None,
+            started_by: Some("sb4".into())
         }
     );
     j.finish().unwrap();
@@ -180,7 +207,15 @@ fn find_latest_picks_the_newest_of_the_same_target() {
         .unwrap()
         .unwrap();
     assert_eq!(found.path, second.path());
-    assert_eq!(found.run_ids, ["r2"]);
+    assert_eq!(
+        (
+            found.launched,
+            found.succeeded,
+            found.failed,
+            found.finished
+        ),
+        (0, 0, 0, false)
+    );
     let found = find_latest(dir.path(), "S", &target("Other").fingerprint())
         .unwrap()
         .unwrap();
@@ -190,4 +225,48 @@ fn find_latest_picks_the_newest_of_the_same_target() {
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn summary_counts_each_bot_by_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("T");
+    let j = Journal::create(dir.path(), "S", &t, "r1").unwrap();
+    let outcome = |k: &BotKey, outcome: Outcome| {
+        j.append(
+            &Entry::Outcome {
+                pk: k.pk.clone(),
+                sk: k.sk.clone(),
+                outcome,
+                task_arn: None,
+            },
+            false,
+        )
+        .unwrap()
+    };
+    let failed = || Outcome::Failed { reason: "x".into() };
+    intent(&j, &key(1), "sb1");
+    launched(&j, &key(1), "arn:task/c/1");
+    intent(&j, &key(2), "sb2");
+    outcome(&key(2), Outcome::Succeeded);
+    outcome(
+        &key(3),
+        Outcome::LaunchFailed {
+            reason: "capacity".into(),
+        },
+    );
+    // Failed, then relaunched by --retry-failed: launched again.
+    intent(&j, &key(4), "sb4");
+    outcome(&key(4), failed());
+    intent(&j, &key(4), "sb4b");
+    j.finish().unwrap();
+    let summary = summarize(j.path()).unwrap();
+    assert_eq!(
+        (summary.launched, summary.succeeded, summary.failed),
+        (2, 1, 1)
+    );
+    assert!(summary.finished);
+    assert_eq!(summary.fingerprint, t.fingerprint());
+    let state = read(j.path()).unwrap();
+    assert_eq!(state.bots.len(), 4);
 }

@@ -13,8 +13,8 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::config::retry::RetryConfig;
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, ContainerOverride, DesiredStatus, LaunchType,
-    NetworkConfiguration, TaskOverride,
+    AssignPublicIp, AwsVpcConfiguration, ContainerOverride, LaunchType, NetworkConfiguration,
+    TaskOverride,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bot::BotKey;
 use crate::ctx::Ctx;
 use crate::events::Event;
+pub use crate::existing::find_existing_task;
 use crate::journal::{Entry, JournalError};
 use crate::ratelimit::{Backoff, TokenBucket};
 use crate::report::Outcome;
@@ -199,77 +200,29 @@ pub async fn launch_with_retries(
     }
 }
 
-/// Looks for a task already started for `bot` under `started_by` (see the module docs).
-pub async fn find_existing_task(
-    ecs: &Client,
-    target: &MigrationTarget,
-    bot: &BotKey,
-    started_by: &str,
-) -> Result<Option<String>, String> {
-    // ECS: "When you specify startedBy as the filter, it must be the only filter that you use",
-    // and ListTasks then lists running tasks only. Stopped tasks are found through the task
-    // definition's family instead, and matched on startedBy below.
-    let mut arns = Vec::new();
-    let running = ecs
-        .list_tasks()
-        .cluster(&target.cluster)
-        .started_by(started_by);
-    let stopped = ecs
-        .list_tasks()
-        .cluster(&target.cluster)
-        .family(task_family(&target.task_definition))
-        .desired_status(DesiredStatus::Stopped);
-    for request in [running, stopped] {
-        let mut pages = request.into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| DisplayErrorContext(&e).to_string())?;
-            arns.extend(page.task_arns().iter().cloned());
-        }
-    }
-    if arns.is_empty() {
-        return Ok(None);
-    }
-    let keys = bot.keys_json();
-    for chunk in arns.chunks(crate::track::DESCRIBE_BATCH) {
-        let out = ecs
-            .describe_tasks()
-            .cluster(&target.cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
-        let found = out.tasks().iter().find(|task| {
-            task.started_by() == Some(started_by)
-                && task.overrides().is_some_and(|o| {
-                    o.container_overrides()
-                        .iter()
-                        .any(|c| c.command().contains(&keys))
-                })
-        });
-        if let Some(arn) = found.and_then(|t| t.task_arn()) {
-            return Ok(Some(arn.to_owned()));
-        }
-    }
-    Ok(None)
+/// What paces the launches.
+#[derive(Clone)]
+pub(crate) struct Limits {
+    /// Running tasks (`--max-running`): a launch takes a permit, its task gives it back when ECS
+    /// says STOPPED.
+    pub cap: Arc<Semaphore>,
+    /// RunTask calls per second.
+    pub limiter: Arc<TokenBucket>,
+    /// Launches in progress at once: waiting for a token, calling RunTask or backing off.
+    pub launching: usize,
 }
 
-/// The family of a task definition given as `family`, `family:revision` or its ARN.
-fn task_family(task_definition: &str) -> &str {
-    let name = task_definition
-        .rsplit('/')
-        .next()
-        .unwrap_or(task_definition);
-    name.split(':').next().unwrap_or(name)
-}
-
-/// Launches every job, at most `cap.available_permits()` tasks in flight; running tasks go to the
-/// tracker with their permit. Returns when every job is launched or failed, or after `stop` (no
-/// new intent after it; launches already past their intent finish).
+/// Launches every job, at most `limits.cap` tasks in flight; running tasks go to the tracker with
+/// their permit. Returns when every job is launched or failed, or after `stop` (no new intent
+/// after it; launches already past their intent finish).
+///
+/// Jobs are pulled one at a time and at most `limits.launching` launches are under way: each holds
+/// a few KB (its future, an HTTP connection while RunTask is pending), so a generous
+/// `--max-running` against a slow or throttling endpoint cannot pile up one per bot.
 pub(crate) async fn launch_all(
     ctx: Arc<Ctx>,
-    jobs: Vec<LaunchJob>,
-    cap: Arc<Semaphore>,
-    limiter: Arc<TokenBucket>,
+    jobs: impl IntoIterator<Item = LaunchJob, IntoIter: Send>,
+    limits: Limits,
     policy: RetryPolicy,
     tracker: mpsc::UnboundedSender<Tracked>,
     stop: CancellationToken,
@@ -278,16 +231,21 @@ pub(crate) async fn launch_all(
     let mut launched = 0u64;
     let mut first_error = None;
     for job in jobs {
+        while running.len() >= limits.launching.max(1) {
+            if let Some(done) = running.join_next().await {
+                tally(done, &mut launched, &mut first_error, &stop);
+            }
+        }
         let permit = tokio::select! {
             biased;
             _ = stop.cancelled() => break,
-            permit = cap.clone().acquire_owned() => permit.expect("the cap is never closed"),
+            permit = limits.cap.clone().acquire_owned() => permit.expect("the cap is never closed"),
         };
         running.spawn(launch_one(
             ctx.clone(),
             job,
             permit,
-            limiter.clone(),
+            limits.limiter.clone(),
             policy,
             tracker.clone(),
             stop.clone(),

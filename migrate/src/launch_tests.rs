@@ -28,7 +28,7 @@ pub(crate) fn target() -> MigrationTarget {
     }
 }
 
-fn ok_task(arn: &str) -> RunTaskOutput {
+pub(crate) fn ok_task(arn: &str) -> RunTaskOutput {
     RunTaskOutput::builder()
         .tasks(Task::builder().task_arn(arn).build())
         .build()
@@ -54,7 +54,7 @@ fn throttled() -> RunTaskError {
     )
 }
 
-fn policy(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn policy(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
         backoff: Backoff {
@@ -232,6 +232,14 @@ pub(crate) fn ctx(ecs: Client, dir: &std::path::Path) -> Arc<Ctx> {
     })
 }
 
+pub(crate) fn limits(max_running: usize) -> Limits {
+    Limits {
+        cap: Arc::new(Semaphore::new(max_running)),
+        limiter: Arc::new(TokenBucket::new(20.0, 20.0)),
+        launching: 256,
+    }
+}
+
 fn jobs(n: usize) -> Vec<LaunchJob> {
     (0..n)
         .map(|i| {
@@ -265,8 +273,7 @@ async fn launch_all_reaches_the_rate_limit_and_journals_each_bot() {
     let launched = launch_all(
         ctx.clone(),
         jobs(100),
-        Arc::new(Semaphore::new(10)),
-        Arc::new(TokenBucket::new(20.0, 20.0)),
+        limits(10),
         policy(3),
         tx,
         CancellationToken::new(),
@@ -289,6 +296,42 @@ async fn launch_all_reaches_the_rate_limit_and_journals_each_bot() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn launches_under_way_are_bounded_whatever_the_cap() {
+    let rule = mock!(Client::run_task)
+        .then_compute_output(|r| ok_task(&format!("arn:task/c/{}", r.started_by().unwrap())));
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(ecs, dir.path());
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = pulled.clone();
+    let jobs = jobs(1000).into_iter().inspect(move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let stop = CancellationToken::new();
+    // A cap far above the bot count and one RunTask per second: all but the first launch wait
+    // for a token.
+    let limits = Limits {
+        cap: Arc::new(Semaphore::new(100_000)),
+        limiter: Arc::new(TokenBucket::new(1.0, 1.0)),
+        launching: 8,
+    };
+    let launcher = tokio::spawn(launch_all(
+        ctx.clone(),
+        jobs,
+        limits,
+        policy(1),
+        tx,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    // Five launched (a token a second), eight under way, and the one pulled that waits for a slot.
+    assert_eq!(pulled.load(std::sync::atomic::Ordering::Relaxed), 5 + 8 + 1);
+    stop.cancel();
+    assert_eq!(launcher.await.unwrap().unwrap(), 5);
+}
+
+#[tokio::test(start_paused = true)]
 async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
     let rule = mock!(Client::run_task).then_output(capacity_failure);
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
@@ -298,8 +341,7 @@ async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
     launch_all(
         ctx.clone(),
         jobs(2),
-        Arc::new(Semaphore::new(10)),
-        Arc::new(TokenBucket::new(20.0, 20.0)),
+        limits(10),
         policy(2),
         tx.clone(),
         CancellationToken::new(),
@@ -319,17 +361,9 @@ async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
 
     let stop = CancellationToken::new();
     stop.cancel();
-    let launched = launch_all(
-        ctx.clone(),
-        jobs(5),
-        Arc::new(Semaphore::new(10)),
-        Arc::new(TokenBucket::new(20.0, 20.0)),
-        policy(2),
-        tx,
-        stop,
-    )
-    .await
-    .unwrap();
+    let launched = launch_all(ctx.clone(), jobs(5), limits(10), policy(2), tx, stop)
+        .await
+        .unwrap();
     assert_eq!(launched, 0);
     assert_eq!(rule.num_calls(), 4, "no RunTask after stop");
     assert_eq!(
@@ -337,152 +371,4 @@ async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
         2,
         "no new intent"
     );
-}
-
-/// ListTasks as ECS answers it: `startedBy` must be the only filter (and then lists running
-/// tasks); stopped tasks are listed by family. Rules: [refusal, running by startedBy, stopped by
-/// family].
-fn list_tasks_like_ecs(running: Vec<String>, stopped: Vec<String>) -> [aws_smithy_mocks::Rule; 3] {
-    use aws_sdk_ecs::operation::list_tasks::{ListTasksError, ListTasksOutput};
-    use aws_sdk_ecs::types::error::InvalidParameterException;
-    let refuse = mock!(Client::list_tasks)
-        .match_requests(|r| r.started_by().is_some() && (r.desired_status().is_some() || r.family().is_some()))
-        .then_error(|| {
-            ListTasksError::InvalidParameterException(
-                InvalidParameterException::builder()
-                    .message("When you specify startedBy as the filter, it must be the only filter that you use.")
-                    .build(),
-            )
-        });
-    let running_rule = mock!(Client::list_tasks)
-        .match_requests(|r| r.started_by() == Some("old-sb") && r.desired_status().is_none())
-        .then_output(move || {
-            ListTasksOutput::builder()
-                .set_task_arns(Some(running.clone()))
-                .build()
-        });
-    let stopped_rule = mock!(Client::list_tasks)
-        .match_requests(|r| {
-            r.family() == Some("embed") && r.desired_status() == Some(&DesiredStatus::Stopped)
-        })
-        .then_output(move || {
-            ListTasksOutput::builder()
-                .set_task_arns(Some(stopped.clone()))
-                .build()
-        });
-    [refuse, running_rule, stopped_rule]
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_stopped_earlier_task_is_found_through_its_family() {
-    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
-    use aws_sdk_ecs::types::{ContainerOverride, TaskOverride};
-    let b = bot();
-    let keys = b.keys_json();
-    let [refuse, running, stopped] = list_tasks_like_ecs(
-        vec![],
-        vec!["arn:task/c/other".into(), "arn:task/c/old".into()],
-    );
-    let task = move |arn: &str, started_by: &str| {
-        Task::builder()
-            .task_arn(arn)
-            .started_by(started_by)
-            .overrides(
-                TaskOverride::builder()
-                    .container_overrides(
-                        ContainerOverride::builder()
-                            .name("Container")
-                            .command(keys.clone())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    };
-    // Another run's task for the same bot is not this intent's task.
-    let describe = mock!(Client::describe_tasks).then_output(move || {
-        DescribeTasksOutput::builder()
-            .tasks(task("arn:task/c/other", "another-run"))
-            .tasks(task("arn:task/c/old", "old-sb"))
-            .build()
-    });
-    let ecs = mock_client!(
-        aws_sdk_ecs,
-        RuleMode::MatchAny,
-        [&refuse, &running, &stopped, &describe]
-    );
-    assert_eq!(
-        find_existing_task(&ecs, &target(), &b, "old-sb")
-            .await
-            .unwrap(),
-        Some("arn:task/c/old".to_owned())
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_earlier_task_is_adopted_not_launched_again() {
-    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
-    use aws_sdk_ecs::types::{ContainerOverride, TaskOverride};
-    let b = bot();
-    let keys = b.keys_json();
-    let [refuse, running, stopped] = list_tasks_like_ecs(vec!["arn:task/c/old".into()], vec![]);
-    let describe = mock!(Client::describe_tasks).then_output(move || {
-        DescribeTasksOutput::builder()
-            .tasks(
-                Task::builder()
-                    .task_arn("arn:task/c/old")
-                    .started_by("old-sb")
-                    .overrides(
-                        TaskOverride::builder()
-                            .container_overrides(
-                                ContainerOverride::builder()
-                                    .name("Container")
-                                    .command("-u")
-                                    .command("embedding/main.py")
-                                    .command(keys.clone())
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
-    let run = mock!(Client::run_task).then_output(|| ok_task("arn:task/c/new"));
-    let ecs = mock_client!(
-        aws_sdk_ecs,
-        RuleMode::MatchAny,
-        [&refuse, &running, &stopped, &describe, &run]
-    );
-    assert_eq!(
-        find_existing_task(&ecs, &target(), &b, "old-sb")
-            .await
-            .unwrap(),
-        Some("arn:task/c/old".to_owned())
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = ctx(ecs, dir.path());
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    launch_all(
-        ctx.clone(),
-        vec![LaunchJob {
-            bot: b.clone(),
-            started_by: b.started_by("run2"),
-            check_existing: Some("old-sb".into()),
-        }],
-        Arc::new(Semaphore::new(1)),
-        Arc::new(TokenBucket::new(20.0, 20.0)),
-        policy(2),
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.num_calls(), 0, "never a second task");
-    assert!(rx.recv().await.is_some());
-    assert!(matches!(
-        &read(ctx.journal.path()).unwrap().bots[&b],
-        BotState::Running { task_arn, .. } if task_arn == "arn:task/c/old"
-    ));
 }

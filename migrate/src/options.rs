@@ -43,6 +43,10 @@ pub struct MigrationOptions {
     /// RunTask calls per second; the bucket holds as many (AWS's burst equals its rate).
     pub rate: f64,
     pub max_running: u32,
+    /// Launches under way at once (waiting for a RunTask token, calling RunTask, backing off
+    /// between attempts). Bounds the launch phase's memory and connections whatever
+    /// `max_running` is; at 20 RunTask/s, 256 leaves each launch 12 s before launching slows.
+    pub max_launching: usize,
     pub max_attempts: u32,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
@@ -64,6 +68,7 @@ impl Default for MigrationOptions {
             segments: 4,
             rate: 20.0,
             max_running: 10,
+            max_launching: 256,
             max_attempts: 8,
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(20),
@@ -88,6 +93,9 @@ pub enum MigrateError {
     Journal(#[from] JournalError),
     #[error("a migration worker stopped unexpectedly: {0}")]
     Worker(String),
+    /// The temporary file that holds report rows and malformed items off the heap.
+    #[error("temporary file for the report rows: {0}")]
+    Spill(#[source] std::io::Error),
 }
 
 /// Ctrl-C for the engine: the first trip stops launching (no new intent) and keeps tracking; the

@@ -1,9 +1,11 @@
 //! The final report: what happened to every bot, as JSON for pipelines and as rows for the table.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::rows::BotRows;
 use crate::target::MigrationTarget;
 
 /// What happened to one bot.
@@ -139,7 +141,8 @@ pub struct Timings {
     pub launches_per_sec: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serializes with its rows read back from disk; not `Clone` for the same reason.
+#[derive(Debug, Serialize)]
 pub struct MigrationReport {
     pub version: u32,
     pub stack: String,
@@ -152,7 +155,8 @@ pub struct MigrationReport {
     /// The caller stopped the run (Ctrl-C): launching stopped early or tracking was cut short.
     pub interrupted: bool,
     pub counts: Counts,
-    pub bots: Vec<BotRow>,
+    /// One row per bot item, on disk until written (see [`BotRows::iter`] for the order).
+    pub bots: BotRows,
     pub timings: Timings,
 }
 
@@ -164,12 +168,15 @@ impl MigrationReport {
         c.failed == 0 && c.launch_failed == 0 && c.still_running == 0 && c.not_launched == 0
     }
 
+    /// Streams the report (rows included) to `path`: memory stays flat whatever the row count.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(path, json)
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 }
 
@@ -195,13 +202,8 @@ mod tests {
         assert_eq!(row.reason.as_deref(), Some("boom"));
     }
 
-    #[test]
-    fn success_ignores_malformed_and_skipped() {
-        let mut c = Counts::default();
-        c.add(&Outcome::Succeeded);
-        c.add(&Outcome::Skipped);
-        c.add(&Outcome::Malformed { reason: "x".into() });
-        let report = |counts| MigrationReport {
+    fn report(counts: Counts, bots: BotRows) -> MigrationReport {
+        MigrationReport {
             version: 1,
             stack: "S".into(),
             target: crate::target::MigrationTarget {
@@ -218,11 +220,47 @@ mod tests {
             dry_run: false,
             interrupted: false,
             counts,
-            bots: vec![],
+            bots,
             timings: Timings::default(),
-        };
-        assert!(report(c).success());
+        }
+    }
+
+    #[test]
+    fn success_ignores_malformed_and_skipped() {
+        let mut c = Counts::default();
+        c.add(&Outcome::Succeeded);
+        c.add(&Outcome::Skipped);
+        c.add(&Outcome::Malformed { reason: "x".into() });
+        assert!(report(c, BotRows::default()).success());
         c.add(&Outcome::StillRunning);
-        assert!(!report(c).success());
+        assert!(!report(c, BotRows::default()).success());
+    }
+
+    #[test]
+    fn the_report_file_is_one_json_document_with_every_row() {
+        let mut sink = crate::rows::RowSink::default();
+        let n = 3 * crate::rows::NOTABLE_ROWS;
+        for i in 0..n {
+            let outcome = Outcome::LaunchFailed {
+                reason: format!("capacity \"{i}\""),
+            };
+            let row = BotRow::new(Some(format!("u{i}")), None, None, &outcome, None);
+            sink.push(row, &outcome);
+        }
+        let (rows, counts) = sink.finish().unwrap();
+        assert_eq!(rows.notable().len(), crate::rows::NOTABLE_ROWS);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/report.json");
+        report(counts, rows).write_json(&path).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(json["counts"]["launch_failed"], n);
+        assert_eq!(json["stack"], "S");
+        let bots = json["bots"].as_array().unwrap();
+        assert_eq!(bots.len(), n);
+        assert_eq!(bots[n - 1]["pk"], format!("u{}", n - 1));
+        assert_eq!(bots[7]["reason"], "capacity \"7\"");
+        assert_eq!(bots[7]["outcome"], "launch_failed");
+        assert!(bots[7]["sk"].is_null());
     }
 }

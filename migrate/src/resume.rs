@@ -29,16 +29,16 @@ pub fn decide(
     run_id: &str,
     retry_failed: bool,
 ) -> Decision {
-    let fresh = |check_existing: Option<&String>| Decision::Launch {
+    let fresh = |check_existing: Option<&Box<str>>| Decision::Launch {
         started_by: bot.started_by(run_id),
-        check_existing: check_existing.cloned(),
+        check_existing: check_existing.map(|s| s.to_string()),
     };
     match state {
         None => fresh(None),
         // The process died between the intent and RunTask's answer: a task may exist.
         Some(BotState::Intent { started_by }) => fresh(Some(started_by)),
         Some(BotState::Running { task_arn, .. }) => Decision::Track {
-            task_arn: task_arn.clone(),
+            task_arn: task_arn.to_string(),
         },
         Some(BotState::Done {
             outcome,
@@ -47,11 +47,11 @@ pub fn decide(
         }) => match outcome {
             Outcome::Succeeded => Decision::Keep {
                 outcome: outcome.clone(),
-                task_arn: task_arn.clone(),
+                task_arn: task_arn.as_ref().map(ToString::to_string),
             },
             Outcome::Failed { .. } if !retry_failed => Decision::Keep {
                 outcome: outcome.clone(),
-                task_arn: task_arn.clone(),
+                task_arn: task_arn.as_ref().map(ToString::to_string),
             },
             // The task failed and stopped: a new one is wanted, there is nothing to adopt.
             Outcome::Failed { .. } => fresh(None),
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn intent_without_launched_looks_for_the_earlier_task() {
         let state = BotState::Intent {
-            started_by: bot().started_by("run1"),
+            started_by: bot().started_by("run1").into(),
         };
         assert_eq!(
             decide(Some(&state), &bot(), "run2", false),
@@ -98,7 +98,6 @@ mod tests {
     fn running_is_tracked_not_relaunched() {
         let state = BotState::Running {
             task_arn: "arn:t/1".into(),
-            started_by: None,
         };
         assert_eq!(
             decide(Some(&state), &bot(), "run2", true),

@@ -9,11 +9,11 @@ use crate::bot::BotKey;
 use crate::ctx::{Ctx, Ledger};
 use crate::events::{Event, EventSink};
 use crate::journal::{self, Journal, JournalError, JournalState};
-use crate::launch::{LaunchJob, RetryPolicy, launch_all};
+use crate::launch::{LaunchJob, Limits, RetryPolicy, launch_all};
 use crate::options::{Clients, Interrupt, MigrateError, MigrationOptions, Resume};
 use crate::plan::{Plan, plan_migration};
 use crate::ratelimit::{Backoff, TokenBucket};
-use crate::report::{BotRow, Counts, MigrationReport, Outcome, Timings};
+use crate::report::{BotRow, MigrationReport, Outcome, Timings};
 use crate::resume::{Decision, decide};
 use crate::target::MigrationTarget;
 use crate::track::{Tracked, track_all};
@@ -63,50 +63,36 @@ pub async fn execute_plan(
     };
 
     let ledger = Ledger::default();
-    let mut jobs = Vec::new();
+    let earlier = earlier.as_ref();
+    // First pass: every bot settled before launching gets its row now; launches are only counted
+    // here. The launcher pulls them one by one from a second pass, so no list of jobs (one per
+    // bot) is ever built.
+    let mut to_launch = 0u64;
     let mut tracks = Vec::new();
-    let mut rows_meta = Vec::new();
-    for bot in &plan.bots {
-        rows_meta.push(bot.key.clone());
-        if !Plan::wants_task(bot, options.all_bots) {
-            ledger.set(&bot.key, Outcome::Skipped, None);
-            continue;
-        }
-        let state = earlier.as_ref().and_then(|s| s.bots.get(&bot.key));
-        match decide(state, &bot.key, &run_id, options.retry_failed) {
-            Decision::Launch {
-                started_by,
-                check_existing,
-            } => {
-                let outcome = if options.dry_run {
-                    Outcome::Planned
-                } else {
-                    Outcome::NotLaunched
-                };
-                ledger.set(&bot.key, outcome, None);
-                jobs.push(LaunchJob {
-                    bot: bot.key.clone(),
-                    started_by,
-                    check_existing,
-                });
+    for (bot, decision) in decisions(plan, earlier, &run_id, options) {
+        match decision {
+            None => ledger.settle(&bot, Outcome::Skipped, None),
+            Some(Decision::Launch { .. }) if options.dry_run => {
+                ledger.settle(&bot, Outcome::Planned, None)
             }
-            Decision::Track { task_arn } => {
-                ledger.set(&bot.key, Outcome::StillRunning, Some(task_arn.clone()));
-                tracks.push((bot.key.clone(), task_arn));
+            Some(Decision::Launch { .. }) => to_launch += 1,
+            Some(Decision::Track { task_arn }) => {
+                ledger.set(&bot, Outcome::StillRunning, Some(task_arn.clone()));
+                tracks.push((bot, task_arn));
             }
-            Decision::Keep { outcome, task_arn } => ledger.set(&bot.key, outcome, task_arn),
+            Some(Decision::Keep { outcome, task_arn }) => ledger.settle(&bot, outcome, task_arn),
         }
     }
     // A task from the journal keeps running even if its bot left the scan (deleted, or knowledge
     // emptied since): track it to the end rather than forget it.
-    if let Some(state) = &earlier {
+    if let Some(state) = earlier {
         let mut extra: Vec<(BotKey, String)> = state
             .bots
             .iter()
             .filter(|(key, _)| plan.bots.binary_search_by(|b| b.key.cmp(key)).is_err())
             .filter_map(|(key, s)| match s {
                 journal::BotState::Running { task_arn, .. } => {
-                    Some((key.clone(), task_arn.clone()))
+                    Some((key.to_key(), task_arn.to_string()))
                 }
                 _ => None,
             })
@@ -114,15 +100,13 @@ pub async fn execute_plan(
         extra.sort();
         for (key, arn) in extra {
             ledger.set(&key, Outcome::StillRunning, Some(arn.clone()));
-            rows_meta.push(key.clone());
             tracks.push((key, arn));
         }
     }
 
     let Some(journal) = journal else {
-        return Ok(build_report(
-            plan, options, &run_id, None, &ledger, &rows_meta, false, 0, 0.0, 0.0,
-        ));
+        let times = Phases::default();
+        return build_report(plan, options, &run_id, None, &ledger, false, times);
     };
     let ctx = Arc::new(Ctx {
         ecs: clients.ecs.clone(),
@@ -133,7 +117,7 @@ pub async fn execute_plan(
         ledger,
     });
     events.emit(Event::LaunchStarting {
-        to_launch: jobs.len() as u64,
+        to_launch,
         to_track: tracks.len() as u64,
     });
 
@@ -156,7 +140,6 @@ pub async fn execute_plan(
         options.no_wait,
         interrupt.abort.clone(),
     ));
-    let limiter = Arc::new(TokenBucket::new(options.rate, options.rate));
     let policy = RetryPolicy {
         max_attempts: options.max_attempts,
         backoff: Backoff {
@@ -164,11 +147,31 @@ pub async fn execute_plan(
             max: options.backoff_max,
         },
     };
+    let mut jobs = decisions(plan, earlier, &run_id, options).filter_map(|(bot, d)| match d {
+        Some(Decision::Launch {
+            started_by,
+            check_existing,
+        }) => Some(LaunchJob {
+            bot,
+            started_by,
+            check_existing,
+        }),
+        _ => None,
+    });
+    let ledger = &ctx.ledger;
+    // A job the launcher took is open until its launch ends; one it never took is settled below.
+    let taken = jobs
+        .by_ref()
+        .inspect(|job| ledger.set(&job.bot, Outcome::NotLaunched, None));
+    let limits = Limits {
+        cap,
+        limiter: Arc::new(TokenBucket::new(options.rate, options.rate)),
+        launching: options.max_launching,
+    };
     let launching = launch_all(
         ctx.clone(),
-        jobs,
-        cap,
-        limiter,
+        taken,
+        limits,
         policy,
         tx,
         interrupt.stop.clone(),
@@ -187,27 +190,51 @@ pub async fn execute_plan(
         }
         None => 0,
     };
+    for job in jobs {
+        ledger.settle(&job.bot, Outcome::NotLaunched, None);
+    }
     tracker
         .await
         .map_err(|e| MigrateError::Worker(e.to_string()))??;
     let track_secs = started.elapsed().as_secs_f64();
     let interrupted = interrupt.is_stopping() || interrupt.is_aborted();
+    let times = Phases {
+        launched,
+        launch_secs,
+        track_secs,
+    };
     let report = build_report(
         plan,
         options,
         &run_id,
-        Some(&ctx),
-        &ctx.ledger,
-        &rows_meta,
+        Some(&ctx.journal),
+        ledger,
         interrupted,
-        launched,
-        launch_secs,
-        track_secs,
-    );
-    if ctx.ledger.snapshot().values().all(|(o, _)| o.is_final()) {
+        times,
+    )?;
+    if report.counts.still_running == 0 && report.counts.not_launched == 0 {
         ctx.journal.finish()?;
     }
     Ok(report)
+}
+
+/// Each bot of the plan in key order with what to do about it (`None`: nothing to embed). Pure
+/// and cheap, so it runs twice instead of storing a decision per bot.
+fn decisions<'a>(
+    plan: &'a Plan,
+    earlier: Option<&'a JournalState>,
+    run_id: &'a str,
+    options: &'a MigrationOptions,
+) -> impl Iterator<Item = (BotKey, Option<Decision>)> + Send + 'a {
+    plan.bots.iter().map(move |bot| {
+        let key = bot.key.to_key();
+        if !Plan::wants_task(bot, options.all_bots) {
+            return (key, None);
+        }
+        let state = earlier.and_then(|s| s.bots.get(&bot.key));
+        let decision = decide(state, &key, run_id, options.retry_failed);
+        (key, Some(decision))
+    })
 }
 
 fn read_for(
@@ -225,77 +252,59 @@ fn read_for(
     Ok(state)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the launch phase measured.
+#[derive(Debug, Default, Clone, Copy)]
+struct Phases {
+    launched: u64,
+    launch_secs: f64,
+    track_secs: f64,
+}
+
+/// Ends the ledger: its open bots, then the malformed items, complete the rows.
 fn build_report(
     plan: &Plan,
     options: &MigrationOptions,
     run_id: &str,
-    ctx: Option<&Ctx>,
+    journal: Option<&Journal>,
     ledger: &Ledger,
-    keys: &[BotKey],
     interrupted: bool,
-    launched: u64,
-    launch_secs: f64,
-    track_secs: f64,
-) -> MigrationReport {
-    let snapshot = ledger.snapshot();
-    let mut counts = Counts {
-        found: (plan.bots.len() + plan.malformed.len()) as u64,
-        launched,
-        ..Counts::default()
-    };
-    let mut bots = Vec::with_capacity(keys.len() + plan.malformed.len());
-    for key in keys {
-        let (outcome, arn) = snapshot
-            .get(key)
-            .cloned()
-            .unwrap_or((Outcome::NotLaunched, None));
-        counts.add(&outcome);
-        if outcome != Outcome::Skipped {
-            counts.to_embed += 1;
-        }
-        bots.push(BotRow::new(
-            Some(key.pk.clone()),
-            Some(key.sk.clone()),
-            key.bot_id().map(str::to_owned),
-            &outcome,
-            arn,
-        ));
-    }
-    for m in &plan.malformed {
+    times: Phases,
+) -> Result<MigrationReport, MigrateError> {
+    let mut rows = ledger.close();
+    for item in plan.all_malformed() {
+        let item = item.map_err(MigrateError::Spill)?;
         let outcome = Outcome::Malformed {
-            reason: m.reason.clone(),
+            reason: item.reason,
         };
-        counts.add(&outcome);
-        bots.push(BotRow::new(
-            m.pk.clone(),
-            m.sk.clone(),
-            None,
+        rows.push(
+            BotRow::new(item.pk, item.sk, None, &outcome, None),
             &outcome,
-            None,
-        ));
+        );
     }
-    MigrationReport {
+    let (bots, mut counts) = rows.finish().map_err(MigrateError::Spill)?;
+    counts.found = plan.bots.len() as u64 + plan.malformed_count();
+    counts.launched = times.launched;
+    Ok(MigrationReport {
         version: 1,
         stack: options.stack.clone(),
         target: plan.target.clone(),
         run_id: run_id.to_owned(),
-        journal: ctx.map(|c| c.journal.path().to_owned()),
+        journal: journal.map(|j| j.path().to_owned()),
         dry_run: options.dry_run,
         interrupted,
         counts,
         bots,
         timings: Timings {
             scan_secs: plan.scan_secs,
-            launch_secs,
-            track_secs,
-            launches_per_sec: if launch_secs > 0.0 {
-                launched as f64 / launch_secs
+            launch_secs: times.launch_secs,
+            track_secs: times.track_secs,
+            launches_per_sec: if times.launch_secs > 0.0 {
+                times.launched as f64 / times.launch_secs
             } else {
                 0.0
             },
         },
-    }
+    })
 }
 
 #[cfg(test)]

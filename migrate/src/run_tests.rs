@@ -119,13 +119,17 @@ fn options(dir: &std::path::Path) -> MigrationOptions {
     }
 }
 
-fn outcome_of<'a>(report: &'a MigrationReport, id: &str) -> &'a str {
-    &report
+fn row_of(report: &MigrationReport, id: &str) -> BotRow {
+    report
         .bots
         .iter()
+        .map(Result::unwrap)
         .find(|r| r.bot_id.as_deref() == Some(id))
         .unwrap()
-        .outcome
+}
+
+fn outcome_of(report: &MigrationReport, id: &str) -> String {
+    row_of(report, id).outcome
 }
 
 #[tokio::test(start_paused = true)]
@@ -146,12 +150,13 @@ async fn a_full_run_reports_every_bot() {
     assert_eq!((c.succeeded, c.failed, c.launched), (2, 1, 3));
     assert_eq!(outcome_of(&report, "a"), "succeeded");
     assert_eq!(outcome_of(&report, "b"), "skipped");
-    let bad = report
-        .bots
-        .iter()
-        .find(|r| r.bot_id.as_deref() == Some("bad"))
-        .unwrap();
+    let bad = row_of(&report, "bad");
     assert_eq!(bad.reason.as_deref(), Some("no luck"));
+    assert_eq!(
+        report.bots.len(),
+        5,
+        "one row per item, the malformed one included"
+    );
     assert!(!report.success());
     let journal = crate::journal::read(report.journal.as_deref().unwrap()).unwrap();
     assert!(journal.finished);

@@ -1,6 +1,6 @@
 //! Parallel scan of the conversation table for bot items, streamed through a bounded channel so
-//! the scan itself holds no more than a page per segment. The caller keeps one small record per
-//! bot (the plan and the report hold every bot), so a run's memory grows with the bot count.
+//! the scan itself holds no more than a page per segment. The planner keeps only a packed key and a
+//! flag per bot (see `plan.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -187,11 +187,11 @@ async fn track_all_waits_for_stop_then_reads_the_bot() {
     assert_eq!(cap.available_permits(), 2, "slots freed");
     let state = read(ctx.journal.path()).unwrap();
     assert!(matches!(
-        &state.bots[&BotKey::new("u", "u#BOT#b0")],
-        BotState::Done { outcome: Outcome::Succeeded, task_arn: Some(a), .. } if a == "arn:task/c/t0"
+        state.bot(&BotKey::new("u", "u#BOT#b0")),
+        Some(BotState::Done { outcome: Outcome::Succeeded, task_arn: Some(a), .. }) if *a == *"arn:task/c/t0"
     ));
     assert!(matches!(
-        &state.bots[&BotKey::new("u", "u#BOT#b1")],
-        BotState::Done { outcome: Outcome::Failed { reason }, .. } if reason == "embedding error"
+        state.bot(&BotKey::new("u", "u#BOT#b1")),
+        Some(BotState::Done { outcome: Outcome::Failed { reason }, .. }) if reason == "embedding error"
     ));
 }

@@ -14,6 +14,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::config::Credentials;
 
 use crate::project_root;
+use crate::scratch::Scratch;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
@@ -25,19 +26,28 @@ pub struct Emulator {
     // however the process ends.
     stdin: Option<ChildStdin>,
     log: PathBuf,
-    home: tempfile::TempDir,
+    home: Scratch,
 }
 
 impl Emulator {
-    /// Starts a fresh emulator on a free port and waits until it listens.
+    /// Starts a fresh emulator on a free port and waits until it listens; its files (log, empty
+    /// AWS config) live in a temporary directory.
     pub fn start() -> Emulator {
+        Self::start_with(Scratch::temp("emulator-"))
+    }
+
+    /// Like [`Emulator::start`], with its files in `dir` (the demo keeps them under `target/`).
+    pub fn start_in(dir: &std::path::Path) -> Emulator {
+        Self::start_with(Scratch::kept(dir))
+    }
+
+    fn start_with(home: Scratch) -> Emulator {
         let python = project_root().join("target/emulator-venv/bin/python");
         assert!(
             python.exists(),
             "the emulator's Python venv is missing ({}): run `cargo xtask setup` (or `cargo xtask test`)",
             python.display()
         );
-        let home = tempfile::tempdir().expect("temp dir");
         let log = home.path().join("emulator.log");
         let mut child = Command::new(python)
             .arg(project_root().join("tests/emulator/launcher.py"))

@@ -6,6 +6,7 @@ use std::{
     process::Output,
 };
 
+use crate::scratch::Scratch;
 use crate::{Emulator, STACK, emulator::ACCOUNT, emulator::REGION, project_root};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ const APP_FILES: &[&str] = &[
 /// A private copy of the fixture app: the CDK CLI locks `cdk.out` in the app directory, so
 /// parallel tests each need their own. `node_modules` is shared through a symlink.
 pub struct FixtureApp {
-    dir: tempfile::TempDir,
+    dir: Scratch,
 }
 
 impl Default for FixtureApp {
@@ -57,6 +58,15 @@ impl Default for FixtureApp {
 
 impl FixtureApp {
     pub fn new() -> FixtureApp {
+        Self::copy_to(Scratch::temp("fixture-app-"))
+    }
+
+    /// A copy in `dir` (the demo keeps it under `target/`); `dir` must not hold an app yet.
+    pub fn new_in(dir: &Path) -> FixtureApp {
+        Self::copy_to(Scratch::kept(dir))
+    }
+
+    fn copy_to(dir: Scratch) -> FixtureApp {
         let source = source_dir();
         let node_modules = source.join("node_modules");
         assert!(
@@ -64,10 +74,6 @@ impl FixtureApp {
             "the fixture app's packages are missing ({}): run `cargo xtask setup` (or `cargo xtask test`)",
             node_modules.display()
         );
-        let dir = tempfile::Builder::new()
-            .prefix("fixture-app-")
-            .tempdir()
-            .expect("temp dir");
         for file in APP_FILES {
             let to = dir.path().join(file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -175,7 +181,13 @@ pub fn assembly(release: Release) -> PathBuf {
         return dir;
     }
     std::fs::create_dir_all(&cache).unwrap();
-    let app = FixtureApp::new();
+    // The synth's scratch app lives beside the cache, so nothing is written outside target/.
+    let app = FixtureApp::copy_to(Scratch::Temp(
+        tempfile::Builder::new()
+            .prefix("app-")
+            .tempdir_in(&cache)
+            .unwrap(),
+    ));
     let out = tempfile::Builder::new()
         .prefix("synth-")
         .tempdir_in(&cache)

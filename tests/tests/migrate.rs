@@ -3,54 +3,20 @@
 //! clear errors for outputs that are missing or ambiguous.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 use tests::{
-    Emulator, FixtureApp, Release, STACK, output,
-    seed::{SeedPlan, SeededBot, seed_bots},
-    stack_outputs, task_runner,
+    Emulator, FixtureApp, STACK,
+    deployed::{FAST, deployed_with_bots},
+    output,
+    seed::{SeedPlan, SeededBot},
+    task_runner,
     xtask::{self, printed},
 };
-
-/// Poll fast: the emulator's tasks run for a fraction of a second.
-const FAST: &[(&str, &str)] = &[
-    ("MIGRATE_POLL_INTERVAL_MS", "100"),
-    ("MIGRATE_BACKOFF_BASE_MS", "50"),
-];
-
-struct Deployed {
-    emulator: Emulator,
-    app: FixtureApp,
-    config: aws_config::SdkConfig,
-    outputs: BTreeMap<String, String>,
-}
-
-async fn deployed_with_bots(plan: SeedPlan) -> (Deployed, Vec<SeededBot>) {
-    let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V0);
-    let config = emulator.sdk_config().await;
-    let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
-    let ddb = aws_sdk_dynamodb::Client::new(&config);
-    let bots = seed_bots(
-        &ddb,
-        output(&outputs, "DatabaseConversationTableName"),
-        plan,
-    )
-    .await;
-    (
-        Deployed {
-            emulator,
-            app,
-            config,
-            outputs,
-        },
-        bots,
-    )
-}
 
 fn key(bot: &SeededBot) -> String {
     format!("{}|{}", bot.pk, bot.sk)

@@ -5,18 +5,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cdk_hook::{
-    Action, CdkOutput, ChangeSetReviewer, Fate, GuardClass, GuardConfig, LiveOutcome,
-    PrepareRequest, Replacement, ReplacementPlan, ReplacementTable, ResourceVerdict,
+    CdkOutput, ChangeSetReviewer, GuardConfig, LiveOutcome, PrepareRequest, ReplacementPlan,
+    ReplacementTable,
 };
-use console::style;
 
-use crate::flags::Check;
+use crate::flags::{AwsOptions, Check, GuardOptions};
 
 /// The exit code of a plan that gates (a guarded replacement, may-replacement or removal).
 pub const EXIT_GATED: u8 = 3;
 
 pub fn run(args: Check) -> anyhow::Result<ExitCode> {
-    let guards = guard_config(&args)?;
+    let guards = guard_config(&args.guards)?;
     let table = ReplacementTable::embedded();
     let plan = if !args.describe_file.is_empty() {
         let (plan, no_changes) = cdk_hook::plan_from_describe_files(&args.describe_file, &guards)?;
@@ -55,7 +54,10 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
-        print_table(&plan);
+        crate::plan_view::print_plan(
+            &plan,
+            "Run `cargo xtask migrate` after the deploy to re-embed every bot.",
+        );
     }
     Ok(if plan.gates() {
         ExitCode::from(EXIT_GATED)
@@ -64,7 +66,8 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn guard_config(args: &Check) -> anyhow::Result<GuardConfig> {
+/// The default guarded types, extended by `--guard-config` and `--guard`.
+pub fn guard_config(args: &GuardOptions) -> anyhow::Result<GuardConfig> {
     let mut guards = GuardConfig::default();
     if let Some(path) = &args.guard_config {
         let text =
@@ -84,19 +87,11 @@ fn live(
     guards: &GuardConfig,
     table: &ReplacementTable,
 ) -> anyhow::Result<LiveOutcome> {
-    let mut cdk_args = args.cdk_args.clone();
-    if let Some(profile) = &args.aws.profile
-        && !cdk_args
-            .iter()
-            .any(|a| a == "--profile" || a.starts_with("--profile="))
-    {
-        cdk_args.extend(["--profile".to_owned(), profile.clone()]);
-    }
     let request = PrepareRequest {
         app_dir: args.app_dir.clone(),
         stack: args.stack.clone(),
         change_set_name: cdk_hook::unique_change_set_name("cdk-hook-check"),
-        cdk_args,
+        cdk_args: cdk_args(&args.cdk_args, &args.aws),
         region: args.aws.region.clone(),
         output: if args.json {
             CdkOutput::ToStderr
@@ -112,6 +107,19 @@ fn live(
     })
 }
 
+/// The CDK CLI's arguments, with `--profile` added when it came as our flag.
+pub fn cdk_args(cdk_args: &[String], aws: &AwsOptions) -> Vec<String> {
+    let mut cdk_args = cdk_args.to_vec();
+    if let Some(profile) = &aws.profile
+        && !cdk_args
+            .iter()
+            .any(|a| a == "--profile" || a.starts_with("--profile="))
+    {
+        cdk_args.extend(["--profile".to_owned(), profile.clone()]);
+    }
+    cdk_args
+}
+
 fn nothing_to_deploy(
     args: &Check,
     change_set_id: Option<String>,
@@ -124,193 +132,4 @@ fn nothing_to_deploy(
         println!("nothing to deploy: {reason}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_table(plan: &ReplacementPlan) {
-    if plan.resources.is_empty() {
-        println!("{}: no resource changes", plan.stack);
-        return;
-    }
-    let header = [
-        "RESOURCE",
-        "TYPE",
-        "ACTION",
-        "REPLACEMENT",
-        "CAUSE",
-        "FATE OF THE OLD",
-    ]
-    .map(String::from);
-    let rows: Vec<[String; 6]> = plan.resources.iter().map(row).collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String; 6]| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        s.trim_end().to_owned()
-    };
-    println!("{}", style(line(&header)).bold());
-    for (v, cells) in plan.resources.iter().zip(&rows) {
-        let text = line(cells);
-        let styled = match (v.gates(), v.replacement) {
-            (true, Replacement::May) => style(text).yellow().bold(),
-            (true, _) => style(text).red().bold(),
-            (false, _) => style(text),
-        };
-        println!("{styled}");
-    }
-    println!();
-    for sentence in meaning(plan) {
-        println!("{sentence}");
-    }
-}
-
-fn row(v: &ResourceVerdict) -> [String; 6] {
-    let resource = match &v.nested_stack {
-        Some(n) => format!("{n}/{}", v.logical_id),
-        None => v.logical_id.clone(),
-    };
-    let mut replacement = replacement_word(v.replacement).to_owned();
-    if v.sources.disagree
-        && let (Some(cs), Some(t)) = (v.sources.change_set, v.sources.template)
-    {
-        replacement = format!(
-            "{} (template: {})",
-            replacement_word(cs),
-            replacement_word(t)
-        );
-    }
-    if v.renamed_to.is_some() {
-        replacement.push_str(" (rename)");
-    }
-    let fate = v.fate.map_or("", fate_word).to_owned();
-    [
-        resource,
-        v.resource_type.clone(),
-        format!("{:?}", v.action),
-        replacement,
-        cause_text(v),
-        fate,
-    ]
-}
-
-fn replacement_word(r: Replacement) -> &'static str {
-    match r {
-        Replacement::Will => "will",
-        Replacement::May => "may",
-        Replacement::No => "no",
-        Replacement::Unknown => "unknown",
-    }
-}
-
-fn fate_word(f: Fate) -> &'static str {
-    match f {
-        Fate::Deleted => "deleted",
-        Fate::Retained => "retained",
-        Fate::Snapshotted => "snapshotted",
-        Fate::Unknown => "unknown",
-    }
-}
-
-fn cause_text(v: &ResourceVerdict) -> String {
-    if let Some(new) = &v.renamed_to {
-        return format!("logical id renamed to {new}");
-    }
-    let recreating: Vec<&cdk_hook::Cause> = v
-        .causes
-        .iter()
-        .filter(|c| {
-            c.requires_recreation
-                .is_some_and(|r| r != cdk_hook::plan::RequiresRecreation::Never)
-        })
-        .collect();
-    let shown = if recreating.is_empty() {
-        v.causes.iter().collect()
-    } else {
-        recreating
-    };
-    let mut names: Vec<String> = shown.iter().filter_map(|c| c.property.clone()).collect();
-    names.dedup();
-    let mut text = match names.len() {
-        0 => String::new(),
-        1..=3 => names.join(", "),
-        n => format!("{}, +{} more", names[..3].join(", "), n - 3),
-    };
-    if let Some(root) = &v.caused_by {
-        text = if text.is_empty() {
-            format!("follows {root}")
-        } else {
-            format!("{text} (follows {root})")
-        };
-    }
-    text
-}
-
-/// One sentence per gating root cause: what the deploy means for the data.
-fn meaning(plan: &ReplacementPlan) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in plan.gating().filter(|v| v.caused_by.is_none()) {
-        let verb = match v.replacement {
-            Replacement::May => "may be",
-            Replacement::Unknown => {
-                "may be (the change set does not say; compare the templates with `--template-diff`)"
-            }
-            _ => "will be",
-        };
-        let replaced = v.action != Action::Remove || v.renamed_to.is_some();
-        let policy = if replaced {
-            "UpdateReplacePolicy"
-        } else {
-            "DeletionPolicy"
-        };
-        let fate = match v.fate.unwrap_or(Fate::Unknown) {
-            Fate::Snapshotted => format!("the old one is snapshotted by its {policy}"),
-            Fate::Retained => format!(
-                "the old one is retained by its {policy} (the stack moves on to a new, empty one)"
-            ),
-            Fate::Deleted => "the old one is deleted with no snapshot".to_owned(),
-            Fate::Unknown => "what happens to the old one is unknown".to_owned(),
-        };
-        let what = if replaced { "replaced" } else { "removed" };
-        let sentence = if v.guard == GuardClass::MigrationTrigger {
-            let fate = fate.replace("the old one", "the old cluster");
-            format!(
-                "{}: {} {verb} {what}; all vector items in the Aurora cluster will be deleted; {fate}. \
-                 Run `cargo xtask migrate` after the deploy to re-embed every bot.",
-                style("REPLACEMENT").red().bold(),
-                v.logical_id
-            )
-        } else {
-            format!(
-                "{}: {} ({}) {verb} {what}: its data goes with it; {fate}.",
-                style("DATA LOSS").red().bold(),
-                v.logical_id,
-                v.resource_type
-            )
-        };
-        out.push(sentence.replace(
-            "will be deleted",
-            if v.replacement != Replacement::Will {
-                "may be deleted"
-            } else {
-                "will be deleted"
-            },
-        ));
-    }
-    if out.is_empty() {
-        out.push(format!(
-            "no guarded resource is replaced or removed ({} resource changes)",
-            plan.resources.len()
-        ));
-    }
-    out
 }

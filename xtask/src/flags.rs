@@ -27,6 +27,17 @@ pub enum Command {
     Setup(Setup),
     /// Run setup, then the whole test suite (the command CI runs).
     Test(Test),
+    /// The whole job on a local AWS emulator, no account needed: deploy v0, seed bots, guarded
+    /// deploy to v1 (replacement detected, safeguards, execute), migrate, report.
+    ///
+    /// At a terminal the replacement prompt is yours to answer; without one `--on-replace both
+    /// --yes` is taken. Everything is written under target/demo/.
+    ///
+    /// Examples:
+    ///   cargo xtask demo
+    ///   cargo xtask demo --keep-running   # then use the AWS CLI/SDK against the emulator
+    #[command(verbatim_doc_comment)]
+    Demo(Demo),
     /// Pre-deploy replacement check: prepare the change set, classify it, exit 3 on a guarded replacement.
     ///
     /// Exit codes: 0 no guarded replacement, 3 guarded replacement (or may-replace), 1 error.
@@ -36,7 +47,21 @@ pub enum Command {
     ///   cargo xtask check --json -- -c release=v1
     ///   cargo xtask check --describe-file page1.json page2.json
     ///   cargo xtask check --template-diff main/cdk.out/BedrockChatStack.template.json pr/cdk.out/BedrockChatStack.template.json
+    #[command(verbatim_doc_comment)]
     Check(Check),
+    /// Guarded `cdk deploy`: review the change set, take safeguards before a replacement, execute
+    /// exactly the reviewed change set, then run the migration.
+    ///
+    /// Exit codes: 0 deployed (and migrated), 3 a guarded replacement was not approved (aborted,
+    /// or no terminal and no --on-replace; the change set is deleted), 1 error or failed update,
+    /// 2 the migration's launch was not confirmed.
+    ///
+    /// Examples:
+    ///   cargo xtask deploy --app-dir ../bedrock-chat/cdk
+    ///   cargo xtask deploy --on-replace both --yes -- -c release=v1
+    ///   cargo xtask deploy --change-set arn:aws:cloudformation:...:changeSet/cdk-hook-check-.../...
+    #[command(verbatim_doc_comment)]
+    Deploy(Deploy),
     /// Print the stack outputs the migration needs (table, ECS cluster, task definition, subnets, security group).
     Outputs(Outputs),
     /// Post-deploy migration: scan the bots, launch one embedding task per bot, track them, report.
@@ -45,6 +70,8 @@ pub enum Command {
     Migrate(Migrate),
     /// Measure speed against its budgets and write `target/bench/report.json`.
     Bench(Bench),
+    /// Print a shell completion script: `cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask`.
+    Completions(Completions),
     /// Regenerate the table of replacing properties per guarded resource type from the CDK CLI's
     /// service spec (`db.json.gz`); `--check` fails when the committed table is stale.
     GenReplacementTable(GenReplacementTable),
@@ -52,6 +79,24 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct Setup {}
+
+#[derive(Debug, Args)]
+pub struct Demo {
+    /// Keep the emulator running at the end and print the environment to use it (Ctrl-C stops it).
+    #[arg(long)]
+    pub keep_running: bool,
+    /// Where the demo writes everything (emulator log, app copy, state), emptied first; relative
+    /// to the workspace root and inside its `target/`.
+    #[arg(long, default_value = "target/demo")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell to generate the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
 
 #[derive(Debug, Args)]
 pub struct Test {
@@ -92,12 +137,94 @@ pub struct Check {
     /// Compare two synthesized templates; no AWS call.
     #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "keep_change_set")]
     pub template_diff: Vec<PathBuf>,
+    #[command(flatten)]
+    pub guards: GuardOptions,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+    /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
+    #[arg(last = true)]
+    pub cdk_args: Vec<String>,
+}
+
+/// Which resource types are guarded, beyond the defaults (the RDS cluster as the migration
+/// trigger; RDS instances, DynamoDB tables, S3 buckets, EFS file systems, Cognito user pools).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GuardOptions {
     /// Also guard this resource type as stateful (repeatable), e.g. AWS::Elasticsearch::Domain.
     #[arg(long = "guard", value_name = "TYPE")]
     pub guard: Vec<String>,
     /// A JSON file of guarded types: {"migration_trigger": [...], "stateful": [...]} extends the defaults.
     #[arg(long, value_name = "FILE")]
     pub guard_config: Option<PathBuf>,
+}
+
+/// What to do when the change set replaces or removes a guarded resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnReplace {
+    /// Take a manual snapshot of the cluster, then execute.
+    Snapshot,
+    /// Record the cluster's credentials, then execute.
+    Credentials,
+    /// Snapshot and credentials, then execute (recommended).
+    Both,
+    /// Execute without safeguards.
+    Proceed,
+    /// Execute nothing; delete the prepared change set.
+    Abort,
+}
+
+/// When `deploy` runs the migration after the update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateWhen {
+    /// When the vector-store cluster was replaced.
+    Auto,
+    Always,
+    Never,
+}
+
+/// How the reviewed change set is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecuteWith {
+    /// The CDK CLI when it has `--method=execute-change-set` (2.1148+), else the SDK.
+    Auto,
+    /// `npx cdk deploy --method=execute-change-set` (CDK's progress display).
+    Cdk,
+    /// `ExecuteChangeSet` through the SDK, following the stack events here.
+    Sdk,
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// The stack to deploy (the CDK stack id or its CloudFormation name).
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
+    #[arg(long, default_value = ".")]
+    pub app_dir: PathBuf,
+    /// What to do on a guarded replacement without asking (required when no one is at a terminal).
+    #[arg(long, value_enum)]
+    pub on_replace: Option<OnReplace>,
+    /// Turn off the secret's rotation so the recorded password stays valid (asked interactively).
+    #[arg(long)]
+    pub disable_rotation: bool,
+    /// Run the migration (scan, launch, track) after the update.
+    #[arg(long, value_enum, default_value_t = MigrateWhen::Auto)]
+    pub migrate: MigrateWhen,
+    /// Launch the migration's tasks without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Execute this change set (kept by `check --keep-change-set`) after reviewing it again,
+    /// instead of preparing a new one.
+    #[arg(long, value_name = "ARN")]
+    pub change_set: Option<String>,
+    /// How to execute the reviewed change set.
+    #[arg(long, value_enum, default_value_t = ExecuteWith::Auto)]
+    pub execute_with: ExecuteWith,
+    /// The state directory (credential files, replacement records, journals, reports).
+    #[arg(long, default_value = ".xtask")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub guards: GuardOptions,
     #[command(flatten)]
     pub aws: AwsOptions,
     /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.

@@ -4,13 +4,19 @@
 mod aws;
 mod bench;
 mod check;
+mod demo;
+mod deploy;
 mod flags;
 mod gen_table;
+mod knobs;
 mod migrate;
 mod nested_cargo;
 mod outputs;
+mod plan_view;
 mod progress;
+mod safeguards;
 mod setup;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -22,6 +28,17 @@ fn main() -> ExitCode {
         flags::Command::Setup(_) => setup::run(),
         flags::Command::Test(test) => setup::test(test),
         flags::Command::Check(check) => check::run(check),
+        flags::Command::Demo(demo) => demo::run(demo),
+        flags::Command::Completions(c) => {
+            clap_complete::generate(
+                c.shell,
+                &mut <flags::Xtask as clap::CommandFactory>::command(),
+                "cargo-xtask",
+                &mut std::io::stdout(),
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        flags::Command::Deploy(deploy) => deploy::run(deploy),
         flags::Command::Bench(bench) => bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::MultiProgress;
-use migrate::journal::{self, BotState};
+use migrate::journal;
 use migrate::{
-    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Outcome, Resume,
+    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Resume,
 };
 
 use crate::flags::Migrate;
@@ -32,7 +32,8 @@ pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
-async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
+/// Also the last step of `deploy`, which builds the `Migrate` flags from its own.
+pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     let config = crate::aws::sdk_config(&args.aws).await;
     let mut target = crate::outputs::load_target(&config, &args.stack, &args.target).await?;
     target.assign_public_ip = args.assign_public_ip;
@@ -94,12 +95,15 @@ async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
             &Interrupt::new(),
         )
         .await?;
-        for row in report.bots.iter().filter(|r| r.outcome == "planned") {
-            println!(
-                "would launch  {}  {}",
-                row.bot_id.as_deref().unwrap_or("?"),
-                row.pk.as_deref().unwrap_or("?")
-            );
+        for row in report.bots.iter() {
+            let row = row.map_err(|e| anyhow::anyhow!("reading back the report rows: {e}"))?;
+            if row.outcome == "planned" {
+                println!(
+                    "would launch  {}  {}",
+                    row.bot_id.as_deref().unwrap_or("?"),
+                    row.pk.as_deref().unwrap_or("?")
+                );
+            }
         }
         print_table(&report);
         if let Some(path) = &args.report {
@@ -207,6 +211,10 @@ fn choose_resume(
     target: &MigrationTarget,
     interactive: bool,
 ) -> anyhow::Result<Resume> {
+    // --fresh never needs the journal, and reading one costs memory in proportion to its bots.
+    if args.fresh {
+        return Ok(Resume::Fresh);
+    }
     let latest = journal::find_latest(&args.state_dir, &args.stack, &target.fingerprint())?;
     let Some(state) = latest else {
         if args.resume {
@@ -217,21 +225,9 @@ fn choose_resume(
         }
         return Ok(Resume::Fresh);
     };
-    let mut running = 0;
-    let mut failed = 0;
-    let mut done = 0;
-    for s in state.bots.values() {
-        match s {
-            BotState::Intent { .. } | BotState::Running { .. } => running += 1,
-            BotState::Done {
-                outcome: Outcome::Succeeded,
-                ..
-            } => done += 1,
-            BotState::Done { .. } => failed += 1,
-        }
-    }
+    let (running, done, failed) = (state.launched, state.succeeded, state.failed);
     let resumable = !state.finished || (args.retry_failed && failed > 0);
-    if !resumable || args.fresh {
+    if !resumable {
         return Ok(Resume::Fresh);
     }
     let what = format!(
@@ -308,15 +304,13 @@ fn write_report(report: &MigrationReport, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts, then one row per bot that did not end well (all of them are in the JSON report).
+/// Counts, then one row per bot that did not end well, up to a screenful (all of them are in the
+/// JSON report; the report keeps only the first few in memory).
 fn print_table(report: &MigrationReport) {
     const MAX_ROWS: usize = 50;
     let c = &report.counts;
-    let rows: Vec<_> = report
-        .bots
-        .iter()
-        .filter(|r| !matches!(r.outcome.as_str(), "succeeded" | "skipped" | "planned"))
-        .collect();
+    let rows = report.bots.notable();
+    let not_well = c.failed + c.launch_failed + c.malformed + c.still_running + c.not_launched;
     if !rows.is_empty() {
         println!("{:<14} {:<38} {:<24} reason", "outcome", "bot", "user (PK)");
         for r in rows.iter().take(MAX_ROWS) {
@@ -332,8 +326,9 @@ fn print_table(report: &MigrationReport) {
                 r.reason.as_deref().unwrap_or("")
             );
         }
-        if rows.len() > MAX_ROWS {
-            println!("... and {} more in the report", rows.len() - MAX_ROWS);
+        let shown = rows.len().min(MAX_ROWS) as u64;
+        if not_well > shown {
+            println!("... and {} more in the report", not_well - shown);
         }
     }
     println!(

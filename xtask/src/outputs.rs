@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use migrate::MigrationTarget;
 
 use crate::flags::{OutputFormat, Outputs, TargetOverrides};
@@ -154,10 +155,15 @@ pub async fn stack_outputs(
         .stack_name(stack)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(aws_sdk_cloudformation::error::DisplayErrorContext(e).to_string())
-        })
-        .with_context(|| format!("reading the outputs of stack {stack}"))?;
+        .map_err(|e| match e.message() {
+            Some(m) if m.contains("does not exist") => anyhow::anyhow!(
+                "stack {stack} not found ({m}); check --stack, --region and --profile"
+            ),
+            _ => anyhow::anyhow!(
+                "reading the outputs of stack {stack}: {}",
+                crate::aws::explain(&e)
+            ),
+        })?;
     let stack_desc = out
         .stacks()
         .first()

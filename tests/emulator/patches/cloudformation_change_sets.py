@@ -80,7 +80,23 @@ def _list_change_sets(self: Any) -> Any:
     return ActionResult({"Summaries": change_sets})
 
 
+_original_get_template = responses.CloudFormationResponse.get_template
+
+
+def _get_template(self: Any) -> Any:
+    # AWS: GetTemplate with ChangeSetName returns the template the change set would deploy;
+    # stock moto ignores the parameter and returns the stack's.
+    change_set_name = self._get_param("ChangeSetName")
+    if not change_set_name:
+        return _original_get_template(self)
+    change_set = _find(self.cloudformation_backend, change_set_name)
+    if change_set is None:
+        raise ChangeSetNotFoundException(f"ChangeSet [{change_set_name}] does not exist")
+    return ActionResult({"TemplateBody": change_set.template})
+
+
 def apply() -> None:
+    responses.CloudFormationResponse.get_template = _get_template
     responses.CloudFormationResponse.list_change_sets = _list_change_sets
     models.CloudFormationBackend.delete_change_set = _delete_change_set
     models.CloudFormationBackend.describe_change_set = _describe_change_set

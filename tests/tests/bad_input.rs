@@ -1,0 +1,210 @@
+//! Every wrong input a user can give: a clear, specific message, a non-zero exit, and nothing
+//! executed, deleted or launched. One table, one emulator with the fixture deployed at v0.
+
+use std::path::Path;
+
+use tests::deployed::{FAST, deployed_with_bots};
+use tests::seed::SeedPlan;
+use tests::xtask::{binary, printed};
+use tests::{STACK, task_runner};
+
+/// One wrong input: the arguments, what to change in the environment, the exit code and a piece
+/// of the message the user must see.
+struct Case {
+    name: &'static str,
+    args: &'static [&'static str],
+    /// Extra variables; a value of `None` removes the variable.
+    env: &'static [(&'static str, Option<&'static str>)],
+    exit: i32,
+    message: &'static str,
+}
+
+const V1: &str = "release=v1";
+
+const CASES: &[Case] = &[
+    Case {
+        name: "stack not found (outputs)",
+        args: &["outputs", "--stack", "NoSuchStack"],
+        env: &[],
+        exit: 1,
+        message: "stack NoSuchStack not found",
+    },
+    Case {
+        name: "stack not found (migrate)",
+        args: &["migrate", "--stack", "NoSuchStack", "--yes"],
+        env: &[],
+        exit: 1,
+        message: "stack NoSuchStack not found",
+    },
+    Case {
+        name: "wrong region",
+        args: &["outputs", "--region", "eu-west-3"],
+        env: &[],
+        exit: 1,
+        message: "stack BedrockChatStack not found",
+    },
+    Case {
+        name: "app dir without cdk.json",
+        args: &["check", "--app-dir", "/"],
+        env: &[],
+        exit: 1,
+        message: "has no cdk.json: pass the CDK app directory",
+    },
+    Case {
+        name: "app dir without cdk.json (deploy)",
+        args: &["deploy", "--app-dir", "/", "--on-replace", "both"],
+        env: &[],
+        exit: 1,
+        message: "has no cdk.json: pass the CDK app directory",
+    },
+    Case {
+        name: "npx missing",
+        args: &["check"],
+        env: &[("PATH", Some("/nonexistent"))],
+        exit: 1,
+        message: "npx not found on PATH: install Node.js",
+    },
+    Case {
+        name: "a CDK synth error",
+        args: &["check", "--", "-c", "release=v9"],
+        env: &[],
+        exit: 1,
+        message: "unknown release 'v9'",
+    },
+    Case {
+        name: "no credentials",
+        args: &["outputs"],
+        env: &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+        exit: 1,
+        message: "no AWS credentials",
+    },
+    Case {
+        name: "the table missing",
+        args: &["migrate", "--table", "no-such-table", "--yes"],
+        env: &[],
+        exit: 1,
+        message: "table no-such-table not found",
+    },
+    Case {
+        name: "the task definition missing",
+        args: &["migrate", "--task-definition", "no-such-family", "--yes"],
+        env: &[],
+        exit: 1,
+        message: "task definition no-such-family not found",
+    },
+    Case {
+        name: "a task definition without the container",
+        args: &["migrate", "--container", "Embedder", "--yes"],
+        env: &[],
+        exit: 1,
+        message: "has no container named Embedder",
+    },
+    Case {
+        name: "--describe-file that is not JSON",
+        args: &["check", "--describe-file", "not-json.txt"],
+        env: &[],
+        exit: 1,
+        message: "not-json.txt",
+    },
+    Case {
+        name: "--describe-file that is not a change set",
+        args: &["check", "--describe-file", "package.json"],
+        env: &[],
+        exit: 1,
+        message: "not `aws cloudformation describe-change-set` output",
+    },
+    Case {
+        name: "--template-diff with a non-template",
+        args: &["check", "--template-diff", "package.json", "cdk.json"],
+        env: &[],
+        exit: 1,
+        message: "not a CloudFormation template",
+    },
+    Case {
+        name: "a prompt needed with no terminal",
+        args: &["deploy", "--", "-c", V1, "--no-previous-parameters"],
+        env: &[],
+        exit: 3,
+        message: "pass --on-replace snapshot|credentials|both|proceed|abort",
+    },
+    Case {
+        name: "a launch confirmation needed with no terminal",
+        args: &["migrate"],
+        env: &[],
+        exit: 2,
+        message: "pass --yes to launch",
+    },
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_bad_input_gets_a_clear_message_a_non_zero_exit_and_nothing_done() {
+    let seed = SeedPlan {
+        with_knowledge: 3,
+        ..SeedPlan::default()
+    };
+    let (env, _) = deployed_with_bots(seed).await;
+    task_runner::configure(&env.emulator, 0.1, 0.0, 5);
+    std::fs::write(env.app.dir().join("not-json.txt"), "this is not JSON").unwrap();
+    let mut wrong = Vec::new();
+    for case in CASES {
+        let mut command = env.emulator.command(binary());
+        command
+            .args(case.args)
+            .current_dir(env.app.dir())
+            .envs(FAST.iter().copied())
+            .stdin(std::process::Stdio::null());
+        for (key, value) in case.env {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
+        let run = command.output().expect("run xtask");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        if run.status.code() != Some(case.exit) || !stderr.contains(case.message) {
+            wrong.push(format!(
+                "{}: expected exit {} and {:?}\n{}",
+                case.name,
+                case.exit,
+                case.message,
+                printed(&run)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    assert_nothing_done(&env, env.app.dir()).await;
+}
+
+/// No task was launched, the stack is still at v0 with no change set left, no state file.
+async fn assert_nothing_done(env: &tests::deployed::Deployed, dir: &Path) {
+    let started = task_runner::started_per_bot(&env.emulator);
+    assert!(started.is_empty(), "tasks were launched: {started:?}");
+    let change_sets = env
+        .cfn()
+        .list_change_sets()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        change_sets.summaries().is_empty(),
+        "change sets left behind"
+    );
+    let clusters = env.rds().describe_db_clusters().send().await.unwrap();
+    assert!(
+        clusters
+            .db_clusters()
+            .iter()
+            .all(|c| c.storage_encrypted() != Some(true)),
+        "the stack moved to v1"
+    );
+    let recorded: Vec<_> = std::fs::read_dir(dir.join(".xtask").join(STACK))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !recorded
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("credentials-")),
+        "no credentials recorded: {recorded:?}"
+    );
+}

@@ -1,0 +1,387 @@
+//! `cargo xtask deploy`: the guarded `cdk deploy`. Prepare (or take the kept) change set, review
+//! and classify it, stop before a guarded replacement until it is decided, take the safeguards,
+//! execute exactly the reviewed change set, follow the stack to its end, then run the migration.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cdk_hook::execute::{self, ExecuteRequest};
+use cdk_hook::stack::{StackSettled, StackWatcher};
+use cdk_hook::{
+    CdkHookError, CdkOutput, ChangeSetReviewer, PrepareRequest, ReplacementPlan, ReplacementTable,
+    Reviewed,
+};
+use clap::Parser;
+use console::style;
+
+use crate::check::EXIT_GATED;
+use crate::flags::{Deploy, ExecuteWith, MigrateWhen, Xtask};
+use crate::safeguards::{self, Decision, SafeguardRun};
+
+pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
+    crate::aws::runtime()?.block_on(run_async(args))
+}
+
+/// The reviewed change set, with the names needed to act on it.
+struct ReviewedChangeSet {
+    /// The stack's CloudFormation name.
+    stack_name: String,
+    /// The change set's id (ARN): what is executed, never a name that could match a newer one.
+    change_set_id: String,
+    plan: ReplacementPlan,
+}
+
+async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
+    let guards = crate::check::guard_config(&args.guards)?;
+    let interactive = crate::terminal::interactive();
+    crate::terminal::warn_if_state_dir_tracked(&args.state_dir);
+    let config = crate::aws::sdk_config(&args.aws).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let reviewer = ChangeSetReviewer::new(cfn.clone());
+
+    let reviewed = match review(&args, &reviewer, &guards).await? {
+        Ok(reviewed) => reviewed,
+        Err((stack_name, change_set_id, reason)) => {
+            reviewer.delete(&stack_name, &change_set_id).await?;
+            println!("nothing to deploy: {reason}");
+            return if args.migrate == MigrateWhen::Always {
+                migrate(&args, &stack_name).await
+            } else {
+                Ok(ExitCode::SUCCESS)
+            };
+        }
+    };
+    let ReviewedChangeSet {
+        stack_name,
+        change_set_id,
+        plan,
+    } = &reviewed;
+    crate::plan_view::print_plan(
+        plan,
+        if args.migrate == MigrateWhen::Never {
+            "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
+        } else {
+            "This deploy re-embeds every bot after the update."
+        },
+    );
+
+    if plan.gates() {
+        let decision = safeguards::decide(args.on_replace, plan, interactive)?;
+        let chosen = match decision {
+            Decision::Execute(chosen) => chosen,
+            Decision::Stop(reason) => {
+                reviewer.delete(stack_name, change_set_id).await?;
+                eprintln!(
+                    "{} {reason}; the prepared change set was deleted",
+                    style("stopped:").red().bold()
+                );
+                return Ok(ExitCode::from(EXIT_GATED));
+            }
+        };
+        if chosen.snapshot || chosen.credentials {
+            let run = SafeguardRun {
+                cfn: &cfn,
+                rds: &aws_sdk_rds::Client::new(&config),
+                secrets: &aws_sdk_secretsmanager::Client::new(&config),
+                plan,
+                change_set_id,
+                // Absolute, so the record's paths still hold when read from another directory.
+                stack_dir: migrate::journal::stack_dir(
+                    &std::path::absolute(&args.state_dir)?,
+                    stack_name,
+                ),
+                outputs: crate::outputs::stack_outputs(&config, stack_name).await?,
+                disable_rotation: args.disable_rotation,
+                interactive,
+            };
+            if let Err(e) = safeguards::take(&run, chosen).await {
+                reviewer.delete(stack_name, change_set_id).await?;
+                return Err(e.context("the safeguards failed; the change set was deleted"));
+            }
+        } else {
+            eprintln!(
+                "{} continuing without safeguards",
+                style("warning:").yellow().bold()
+            );
+        }
+    }
+
+    let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
+    let settled = execute(&args, &cfn, &reviewed).await?;
+    if !settled.succeeded() {
+        print_failure(&settled, stack_name);
+        anyhow::bail!(
+            "the update of stack {stack_name} ended {}: no migration was started",
+            settled.status
+        );
+    }
+    eprintln!(
+        "{} stack {stack_name} is {}",
+        style("deployed").green().bold(),
+        settled.status
+    );
+
+    let clusters_after = migration_trigger_ids(&cfn, stack_name, plan).await?;
+    let replaced = clusters_before != clusters_after;
+    let run_migration = match args.migrate {
+        MigrateWhen::Always => true,
+        MigrateWhen::Never => false,
+        MigrateWhen::Auto => replaced,
+    };
+    if !run_migration {
+        eprintln!(
+            "{}",
+            if replaced {
+                format!(
+                    "the vector-store cluster was replaced; re-embed the bots with: cargo xtask migrate --stack {stack_name}"
+                )
+            } else {
+                "the vector-store cluster was not replaced: no migration needed".to_owned()
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{} the vector-store cluster was {}: re-embedding every bot",
+        style("migration").bold(),
+        if replaced {
+            "replaced"
+        } else {
+            "kept (--migrate always)"
+        }
+    );
+    migrate(&args, stack_name).await
+}
+
+/// Prepares a change set with the CDK CLI (or takes `--change-set`) and classifies it. The inner
+/// `Err` is "nothing to deploy": (stack, change set, reason).
+async fn review(
+    args: &Deploy,
+    reviewer: &ChangeSetReviewer,
+    guards: &cdk_hook::GuardConfig,
+) -> anyhow::Result<Result<ReviewedChangeSet, (String, String, String)>> {
+    let table = ReplacementTable::embedded();
+    let (stack_name, requested, reviewed) = match &args.change_set {
+        Some(arn) => {
+            eprintln!("{} reviewing change set {arn}", style("review").bold());
+            let reviewed =
+                cdk_hook::review_and_classify(reviewer, &args.stack, arn, None, guards, table)
+                    .await
+                    .map_err(|e| match e {
+                        // A kept change set disappears when its stack is updated by another.
+                        CdkHookError::ChangeSetNotFound { stack, change_set } => {
+                            CdkHookError::ChangeSetGone { stack, change_set }
+                        }
+                        e => e,
+                    })?;
+            (args.stack.clone(), arn.clone(), reviewed)
+        }
+        None => {
+            let request = PrepareRequest {
+                app_dir: args.app_dir.clone(),
+                stack: args.stack.clone(),
+                change_set_name: cdk_hook::unique_change_set_name("cdk-hook-deploy"),
+                cdk_args: cdk_args(args),
+                region: args.aws.region.clone(),
+                output: CdkOutput::ToStderr,
+            };
+            eprintln!(
+                "{} preparing the change set {} (npx cdk deploy --method=prepare-change-set)",
+                style("prepare").bold(),
+                request.change_set_name
+            );
+            let prepared = cdk_hook::prepare_and_review(reviewer, &request, guards, table).await?;
+            (
+                prepared.stack_name,
+                request.change_set_name,
+                prepared.reviewed,
+            )
+        }
+    };
+    Ok(match reviewed {
+        Reviewed::NothingToDeploy {
+            change_set_id,
+            reason,
+        } => Err((stack_name, change_set_id.unwrap_or(requested), reason)),
+        Reviewed::Plan(plan) => Ok(ReviewedChangeSet {
+            stack_name: if plan.stack.is_empty() {
+                stack_name
+            } else {
+                plan.stack.clone()
+            },
+            change_set_id: plan.change_set_id.clone().unwrap_or(requested),
+            plan,
+        }),
+    })
+}
+
+fn cdk_args(args: &Deploy) -> Vec<String> {
+    crate::check::cdk_args(&args.cdk_args, &args.aws)
+}
+
+/// Physical ids of the plan's migration-trigger resources (the vector-store cluster): compared
+/// before and after the update, they say whether it was really replaced.
+async fn migration_trigger_ids(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    plan: &ReplacementPlan,
+) -> anyhow::Result<Vec<Option<String>>> {
+    let mut ids = Vec::new();
+    for v in plan
+        .gating()
+        .filter(|v| v.guard == cdk_hook::GuardClass::MigrationTrigger)
+    {
+        ids.push(cdk_hook::stack::physical_id(cfn, stack, &v.logical_id).await?);
+    }
+    Ok(ids)
+}
+
+/// Executes the reviewed change set by id and follows the stack until it settles.
+async fn execute(
+    args: &Deploy,
+    cfn: &aws_sdk_cloudformation::Client,
+    reviewed: &ReviewedChangeSet,
+) -> anyhow::Result<StackSettled> {
+    let ReviewedChangeSet {
+        stack_name,
+        change_set_id,
+        ..
+    } = reviewed;
+    execute::ensure_executable(cfn, stack_name, change_set_id).await?;
+    let with_cli = match args.execute_with {
+        ExecuteWith::Cdk => true,
+        ExecuteWith::Sdk => false,
+        // The CLI executes on the assembly the change set was prepared from; without one (a
+        // change set kept elsewhere) the SDK does it.
+        ExecuteWith::Auto if !args.app_dir.join("cdk.out/manifest.json").is_file() => false,
+        ExecuteWith::Auto => {
+            let version = execute::cdk_cli_version(&args.app_dir).await?;
+            let supported = execute::supports_execute_change_set(version);
+            if !supported {
+                eprintln!(
+                    "CDK CLI {}.{}.{} has no --method=execute-change-set: executing with the SDK",
+                    version.0, version.1, version.2
+                );
+            }
+            supported
+        }
+    };
+    let poll = crate::knobs::env_duration("XTASK_STACK_POLL_MS", Duration::from_secs(5))?;
+    let watcher = StackWatcher::mark(cfn, stack_name, poll).await?;
+    let started = Instant::now();
+    eprintln!(
+        "{} change set {change_set_id} ({})",
+        style("execute").bold(),
+        if with_cli {
+            "npx cdk deploy --method=execute-change-set"
+        } else {
+            "ExecuteChangeSet"
+        }
+    );
+    let executed = if with_cli {
+        let request = ExecuteRequest {
+            app_dir: args.app_dir.clone(),
+            stack: args.stack.clone(),
+            change_set_id: change_set_id.clone(),
+            cdk_args: cdk_args(args),
+            region: args.aws.region.clone(),
+            output: CdkOutput::ToStderr,
+        };
+        execute::execute_with_cli(&request).await
+    } else {
+        execute::execute_with_sdk(cfn, stack_name, change_set_id).await
+    };
+    if let Err(e) = &executed
+        && execute::ensure_executable(cfn, stack_name, change_set_id)
+            .await
+            .is_ok()
+    {
+        // Still executable: the update never started.
+        return Err(anyhow::anyhow!("{e}")).context(format!(
+            "executing change set {change_set_id}: nothing was executed"
+        ));
+    }
+    // A CLI that failed after starting the update: follow the stack so the failing resources
+    // are shown.
+    let show_events = !with_cli;
+    let settled = watcher
+        .follow(Duration::from_secs(600), |e| {
+            if show_events {
+                eprintln!(
+                    "[{:>5}s] {:<40} {:<32} {}{}",
+                    started.elapsed().as_secs(),
+                    e.logical_id,
+                    e.resource_type,
+                    e.status,
+                    e.reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        })
+        .await?;
+    if let Err(e) = executed {
+        if settled.succeeded() {
+            tracing::warn!(%e, "the CDK CLI failed but the stack update completed");
+        } else {
+            print_failure(&settled, stack_name);
+            return Err(e).context(format!("executing change set {change_set_id}"));
+        }
+    }
+    eprintln!(
+        "{} stack {stack_name} {} after {:.0}s",
+        style("update").bold(),
+        settled.status,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(settled)
+}
+
+fn print_failure(settled: &StackSettled, stack: &str) {
+    eprintln!(
+        "{} stack {stack} ended {}{}",
+        style("update failed:").red().bold(),
+        settled.status,
+        settled
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    for f in &settled.failures {
+        eprintln!(
+            "  {} {} {}: {}",
+            f.logical_id,
+            f.resource_type,
+            f.status,
+            f.reason.as_deref().unwrap_or("(no reason given)")
+        );
+    }
+}
+
+/// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options and `--yes`.
+async fn migrate(args: &Deploy, stack_name: &str) -> anyhow::Result<ExitCode> {
+    let mut argv: Vec<std::ffi::OsString> = vec![
+        "cargo xtask".into(),
+        "migrate".into(),
+        "--stack".into(),
+        stack_name.into(),
+        "--state-dir".into(),
+        args.state_dir.clone().into(),
+    ];
+    if args.yes {
+        argv.push("--yes".into());
+    }
+    if let Some(profile) = &args.aws.profile {
+        argv.extend(["--profile".into(), profile.into()]);
+    }
+    if let Some(region) = &args.aws.region {
+        argv.extend(["--region".into(), region.into()]);
+    }
+    let crate::flags::Command::Migrate(flags) = Xtask::try_parse_from(argv)?.command else {
+        unreachable!("the argv names the migrate subcommand");
+    };
+    crate::migrate::run_async(flags).await
+}

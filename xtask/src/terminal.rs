@@ -1,0 +1,36 @@
+//! Whether a person can answer a prompt, and the warning about where secrets are written.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use console::style;
+use xshell::{Shell, cmd};
+
+/// A prompt needs a terminal on stdin and stderr (dialoguer draws on stderr), and never runs in
+/// CI, where a terminal may be emulated but nobody answers.
+pub fn interactive() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !ci
+}
+
+/// `.xtask/` holds credential files: warn when it sits in a git work tree without being ignored.
+/// Silent when git is missing or the directory is outside any repository.
+pub fn warn_if_state_dir_tracked(state_dir: &Path) {
+    let Ok(sh) = Shell::new() else { return };
+    let Ok(out) = cmd!(sh, "git check-ignore -q {state_dir}")
+        .quiet()
+        .ignore_status()
+        .ignore_stderr()
+        .output()
+    else {
+        return;
+    };
+    // check-ignore: 0 ignored, 1 not ignored, 128 not in a work tree (or another error).
+    if out.status.code() == Some(1) {
+        eprintln!(
+            "{} {} is inside a git work tree and not ignored; it will hold credential files: add it to .gitignore",
+            style("warning:").yellow().bold(),
+            state_dir.display()
+        );
+    }
+}
