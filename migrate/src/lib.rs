@@ -16,6 +16,7 @@ mod journal_read;
 pub mod launch;
 mod options;
 mod plan;
+pub mod preflight;
 pub mod ratelimit;
 pub mod report;
 pub mod resume;

@@ -49,6 +49,7 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     let mut options = options(&args)?;
     options.resume = choose_resume(&args, &target, interactive)?;
     let clients = Clients::from_conf(&config);
+    migrate::preflight::preflight(&clients, &target).await?;
 
     let scan_ui = progress::spinner("scanning bots");
     let scanned = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
