@@ -1,5 +1,6 @@
-//! The emulator's embedding-container stand-in (`tests/emulator/patches/ecs_task_runner.py`):
-//! its knobs, and its record of every embedding task started per bot.
+//! The emulator's admin knobs: the embedding-container stand-in
+//! (`tests/emulator/patches/ecs_task_runner.py`) with its record of every embedding task started
+//! per bot, and a failing update (`cloudformation_change_sets.py`).
 
 use std::collections::BTreeMap;
 
@@ -26,4 +27,16 @@ pub fn started_per_bot(emulator: &Emulator) -> BTreeMap<String, Vec<String>> {
         .read_json()
         .expect("task runner JSON");
     serde_json::from_value(state["started"].clone()).expect("started map")
+}
+
+/// Makes the next executed change set fail on `logical_id` with `reason`, and the stack roll back
+/// (`tests/emulator/patches/cloudformation_change_sets.py`).
+pub fn fail_next_update(emulator: &Emulator, logical_id: &str, reason: &str) {
+    let body = json!({"logical_id": logical_id, "reason": reason});
+    ureq::post(&format!(
+        "{}/moto-api/emulator/failing-update",
+        emulator.endpoint()
+    ))
+    .send_json(&body)
+    .expect("arm the failing update");
 }

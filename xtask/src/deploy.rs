@@ -327,7 +327,10 @@ async fn execute(
             tracing::warn!(%e, "the CDK CLI failed but the stack update completed");
         } else {
             print_failure(&settled, stack_name);
-            return Err(e).context(format!("executing change set {change_set_id}"));
+            return Err(e).context(format!(
+                "executing change set {change_set_id}: the update ended {}; no migration was started",
+                settled.status
+            ));
         }
     }
     eprintln!(

@@ -1,6 +1,7 @@
 """CloudFormation change sets as the CDK CLI drives them (`cdk deploy --method=prepare-change-set`
 and `--method=execute-change-set`, and the default change-set deploy)."""
 
+import json
 from typing import Any
 
 from moto.cloudformation import models, responses
@@ -40,6 +41,37 @@ def _describe_change_set(self: Any, change_set_name: str) -> Any:
 
 _original_execute = models.CloudFormationBackend.execute_change_set
 
+# A failing update, set over `POST /moto-api/emulator/failing-update` ({"logical_id": ..., "reason":
+# ...}): the next executed change set fails on that resource and the stack rolls back, as AWS does
+# when a resource cannot be updated. moto itself never fails or rolls back an update. One-shot.
+FAILING_UPDATE: dict[str, str] = {}
+
+
+def _roll_back(self: Any, change_set: Any) -> None:
+    stack = self.stacks[change_set.stack_id]
+    logical_id = FAILING_UPDATE["logical_id"]
+    resource_type = stack.template_dict.get("Resources", {}).get(logical_id, {}).get("Type", "")
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.events.append(
+        models.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id="",
+            resource_type=resource_type,
+            resource_status="UPDATE_FAILED",
+            resource_status_reason=FAILING_UPDATE.get("reason", "Resource update failed"),
+            resource_properties=None,
+        )
+    )
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to update: [{logical_id}].",
+    )
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    FAILING_UPDATE.clear()
+
 
 def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
     change_set = _find(self, change_set_name)
@@ -53,6 +85,10 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
             f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
             f"execution status of [{change_set.execution_status}]",
         )
+    if FAILING_UPDATE:
+        _roll_back(self, change_set)
+        del self.change_sets[change_set.change_set_id]
+        return
     _original_execute(self, change_set.change_set_id, stack_name)
     # AWS: after an execute the stack's template, outputs and exports are the new template's.
     # Stock moto applies the resources but keeps the old template dict and outputs.
@@ -95,7 +131,19 @@ def _get_template(self: Any) -> Any:
     return ActionResult({"TemplateBody": change_set.template})
 
 
+def _failing_update_admin(request: Any, full_url: str, headers: Any) -> Any:
+    if request.method == "POST":
+        size = int(headers.get("Content-Length") or 0)
+        body = request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}"
+        FAILING_UPDATE.clear()
+        FAILING_UPDATE.update(json.loads(body or "{}"))
+    return 200, {"Content-Type": "application/json"}, json.dumps(FAILING_UPDATE)
+
+
 def apply() -> None:
+    from moto.moto_api._internal import urls
+
+    urls.url_paths["{0}/moto-api/emulator/failing-update"] = _failing_update_admin
     responses.CloudFormationResponse.get_template = _get_template
     responses.CloudFormationResponse.list_change_sets = _list_change_sets
     models.CloudFormationBackend.delete_change_set = _delete_change_set

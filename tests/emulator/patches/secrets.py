@@ -159,6 +159,28 @@ def reattach(old_cluster: str, new_cluster: str, account_id: str, region_name: s
                     account_id, region_name)
 
 
+def _rotation_admin(request: Any, full_url: str, headers: Any) -> Any:
+    # Turns a secret's rotation on as a rotation Lambda would (`POST {"secret_id": ...,
+    # "account_id": ..., "region": ...}`): moto's RotateSecret needs a Lambda function, whose
+    # creation in server mode waits for Docker.
+    size = int(headers.get("Content-Length") or 0)
+    knobs = json.loads(request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}")
+    backend = secretsmanager_backends[knobs.get("account_id", "123456789012")][knobs.get("region", "us-east-1")]
+    secret = next(
+        s for s in backend.secrets.values() if knobs["secret_id"] in (s.arn, s.name)
+    )
+    secret.rotation_enabled = True
+    secret.rotation_lambda_arn = knobs.get(
+        "lambda_arn", "arn:aws:lambda:us-east-1:123456789012:function:rotate"
+    )
+    secret.auto_rotate_after_days = 30
+    secret.rotation_requested = True
+    return 200, {"Content-Type": "application/json"}, json.dumps({"rotation_enabled": True})
+
+
 def apply() -> None:
-    # Defining the classes registers them as CloudFormationModel subclasses.
-    pass
+    # Defining the classes registers them as CloudFormationModel subclasses; the admin endpoint
+    # is the one thing to install.
+    from moto.moto_api._internal import urls
+
+    urls.url_paths["{0}/moto-api/emulator/rotation"] = _rotation_admin
