@@ -97,6 +97,13 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
             };
             if let Err(e) = safeguards::take(&run, chosen).await {
                 reviewer.delete(stack_name, change_set_id).await?;
+                if e.downcast_ref::<safeguards::Interrupted>().is_some() {
+                    eprintln!(
+                        "{} {e}; the change set was deleted, nothing was executed",
+                        style("interrupted:").red().bold()
+                    );
+                    return Ok(ExitCode::from(crate::migrate::EXIT_ABORTED));
+                }
                 return Err(e.context("the safeguards failed; the change set was deleted"));
             }
         } else {
@@ -108,7 +115,14 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     }
 
     let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
-    let settled = execute(&args, &cfn, &reviewed).await?;
+    let settled = match execute(&args, &cfn, &reviewed).await {
+        Ok(settled) => settled,
+        Err(e) if e.downcast_ref::<Detached>().is_some() => {
+            eprintln!("{} {e}", style("interrupted:").red().bold());
+            return Ok(ExitCode::from(crate::migrate::EXIT_ABORTED));
+        }
+        Err(e) => return Err(e),
+    };
     if !settled.succeeded() {
         print_failure(&settled, stack_name);
         anyhow::bail!(
@@ -305,23 +319,27 @@ async fn execute(
     // A CLI that failed after starting the update: follow the stack so the failing resources
     // are shown.
     let show_events = !with_cli;
-    let settled = watcher
-        .follow(Duration::from_secs(600), |e| {
-            if show_events {
-                eprintln!(
-                    "[{:>5}s] {:<40} {:<32} {}{}",
-                    started.elapsed().as_secs(),
-                    e.logical_id,
-                    e.resource_type,
-                    e.status,
-                    e.reason
-                        .as_deref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                );
-            }
-        })
-        .await?;
+    let follow = watcher.follow(Duration::from_secs(600), |e| {
+        if show_events {
+            eprintln!(
+                "[{:>5}s] {:<40} {:<32} {}{}",
+                started.elapsed().as_secs(),
+                e.logical_id,
+                e.resource_type,
+                e.status,
+                e.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    });
+    let settled = tokio::select! {
+        settled = follow => settled?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Detached { stack: stack_name.clone() }.into());
+        }
+    };
     if let Err(e) = executed {
         if settled.succeeded() {
             tracing::warn!(%e, "the CDK CLI failed but the stack update completed");
@@ -341,6 +359,25 @@ async fn execute(
     );
     Ok(settled)
 }
+
+/// Ctrl-C while the update runs: CloudFormation goes on with it; only the watching stops.
+#[derive(Debug)]
+struct Detached {
+    stack: String,
+}
+
+impl std::fmt::Display for Detached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped watching; the update of stack {} goes on in CloudFormation. When it has \
+             completed, run `cargo xtask migrate --stack {}` if the vector store was replaced",
+            self.stack, self.stack
+        )
+    }
+}
+
+impl std::error::Error for Detached {}
 
 fn print_failure(settled: &StackSettled, stack: &str) {
     eprintln!(

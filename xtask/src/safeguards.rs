@@ -175,7 +175,23 @@ pub async fn take(run: &SafeguardRun<'_>, chosen: Safeguards) -> anyhow::Result<
             rotation_cancelled: false,
         };
         if chosen.snapshot {
-            protected.snapshot = Some(snapshot(run, &identifier, &stamp).await?);
+            match snapshot(run, &identifier, &stamp).await {
+                Ok(facts) => protected.snapshot = Some(facts),
+                Err(e) => {
+                    // Ctrl-C while the snapshot is being made: record it (it goes on in RDS),
+                    // so nothing half-done is left unrecorded.
+                    if let Some(interrupted) = e.downcast_ref::<Interrupted>() {
+                        protected.snapshot = Some(safeguard::SnapshotFacts {
+                            identifier: interrupted.snapshot.clone(),
+                            arn: None,
+                            status: "creating".to_owned(),
+                        });
+                        clusters.push(protected);
+                        write_record(run, &stamp, clusters, true)?;
+                    }
+                    return Err(e);
+                }
+            }
         }
         if chosen.credentials {
             // One file per cluster; the logical id tells them apart when there are several.
@@ -188,13 +204,41 @@ pub async fn take(run: &SafeguardRun<'_>, chosen: Safeguards) -> anyhow::Result<
         }
         clusters.push(protected);
     }
+    write_record(run, &stamp, clusters, false)
+}
+
+/// Ctrl-C during a safeguard: the deploy stops before executing anything.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub snapshot: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted while snapshot {} was being created (RDS goes on making it; delete it if you do not need it)",
+            self.snapshot
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+fn write_record(
+    run: &SafeguardRun<'_>,
+    stamp: &str,
+    clusters: Vec<ProtectedCluster>,
+    interrupted: bool,
+) -> anyhow::Result<PathBuf> {
     let record = ReplacementRecord {
         version: 1,
-        stack: stack.clone(),
+        stack: run.plan.stack.clone(),
         change_set_id: Some(run.change_set_id.to_owned()),
-        recorded_at: stamp.clone(),
+        recorded_at: stamp.to_owned(),
         plan: run.plan.clone(),
         clusters,
+        interrupted,
     };
     let path = run.stack_dir.join(format!("replacement-{stamp}.json"));
     record.write(&path)?;
@@ -211,9 +255,13 @@ async fn snapshot(
     safeguard::create_cluster_snapshot(run.rds, cluster, &id, &run.plan.stack)
         .await
         .with_context(|| format!("snapshot of cluster {cluster} failed: nothing was executed"))?;
+    eprintln!(
+        "{} {id} of cluster {cluster} started; waiting until it is available (Ctrl-C stops the deploy, nothing executed)",
+        style("manual snapshot").bold()
+    );
     let pb = crate::progress::spinner(format!("snapshot {id}: creating"));
     let poll = crate::knobs::env_duration("XTASK_SNAPSHOT_POLL_MS", Duration::from_secs(5))?;
-    let facts = safeguard::wait_snapshot_available(
+    let wait = safeguard::wait_snapshot_available(
         run.rds,
         &id,
         poll,
@@ -222,8 +270,14 @@ async fn snapshot(
             let percent = percent.map(|p| format!(" {p}%")).unwrap_or_default();
             pb.set_message(format!("snapshot {id}: {status}{percent}"));
         },
-    )
-    .await;
+    );
+    let facts = tokio::select! {
+        facts = wait => facts,
+        _ = tokio::signal::ctrl_c() => {
+            pb.finish_and_clear();
+            return Err(Interrupted { snapshot: id }.into());
+        }
+    };
     pb.finish_and_clear();
     let facts =
         facts.with_context(|| format!("snapshot of cluster {cluster}: nothing was executed"))?;

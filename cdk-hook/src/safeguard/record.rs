@@ -20,6 +20,10 @@ pub struct ReplacementRecord {
     /// The reviewed plan the safeguards were taken for.
     pub plan: ReplacementPlan,
     pub clusters: Vec<ProtectedCluster>,
+    /// Set when the deploy was interrupted while taking the safeguards: nothing was executed,
+    /// and a snapshot may still be `creating`.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// One replaced cluster and its safeguards.

@@ -2,6 +2,7 @@
 skips the type, so `Ref`/`Fn::GetAtt` on the fixture's cluster resolve to nothing), cluster member
 instances, and the replacement of a cluster whose create-only property changes."""
 
+import json
 from typing import Any
 
 from moto.cloudformation.parsing import random_suffix
@@ -212,5 +213,48 @@ def _instance_create(cls: Any, resource_name: str, cloudformation_json: Any, acc
     )
 
 
+# How many DescribeDBClusterSnapshots answers a new manual snapshot stays `creating` for (`POST
+# /moto-api/emulator/snapshots {"creating_polls": N}`). moto makes snapshots available at once;
+# an AWS snapshot of a real cluster takes minutes, which is when a user presses Ctrl-C.
+SNAPSHOT_KNOBS = {"creating_polls": 0}
+_CREATING: dict[str, int] = {}
+
+_original_create_snapshot = rds_models.RDSBackend.create_db_cluster_snapshot
+_original_describe_snapshots = rds_models.RDSBackend.describe_db_cluster_snapshots
+
+
+def _create_snapshot(self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str, *args: Any, **kwargs: Any) -> Any:
+    snapshot = _original_create_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier, *args, **kwargs)
+    if SNAPSHOT_KNOBS["creating_polls"] > 0 and snapshot.snapshot_type == "manual":
+        snapshot.status = "creating"
+        _CREATING[db_cluster_snapshot_identifier] = SNAPSHOT_KNOBS["creating_polls"]
+    return snapshot
+
+
+def _describe_snapshots(self: Any, *args: Any, **kwargs: Any) -> Any:
+    snapshots = _original_describe_snapshots(self, *args, **kwargs)
+    for snapshot in snapshots:
+        identifier = snapshot.db_cluster_snapshot_identifier
+        if identifier in _CREATING:
+            _CREATING[identifier] -= 1
+            if _CREATING[identifier] <= 0:
+                del _CREATING[identifier]
+                snapshot.status = "available"
+    return snapshots
+
+
+def _snapshots_admin(request: Any, full_url: str, headers: Any) -> Any:
+    if request.method == "POST":
+        size = int(headers.get("Content-Length") or 0)
+        body = request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}"
+        SNAPSHOT_KNOBS.update(json.loads(body or "{}"))
+    return 200, {"Content-Type": "application/json"}, json.dumps(SNAPSHOT_KNOBS)
+
+
 def apply() -> None:
+    from moto.moto_api._internal import urls
+
     rds_models.DBInstance.create_from_cloudformation_json = classmethod(_instance_create)
+    rds_models.RDSBackend.create_db_cluster_snapshot = _create_snapshot
+    rds_models.RDSBackend.describe_db_cluster_snapshots = _describe_snapshots
+    urls.url_paths["{0}/moto-api/emulator/snapshots"] = _snapshots_admin

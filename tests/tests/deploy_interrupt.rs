@@ -1,0 +1,113 @@
+//! Ctrl-C while the deploy waits for its snapshot: the deploy stops with the interrupted exit
+//! code, executes nothing, deletes its change set, and records the snapshot that RDS goes on
+//! making, so the next run knows where it stands.
+
+use std::io::{BufRead, BufReader, Read};
+
+use tests::STACK;
+use tests::deployed::{FAST, deployed_with_bots};
+use tests::seed::SeedPlan;
+use tests::xtask::{self};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapshot() {
+    let (env, _) = deployed_with_bots(SeedPlan::default()).await;
+    // Snapshots stay `creating` for as long as this test needs.
+    ureq::post(&format!(
+        "{}/moto-api/emulator/snapshots",
+        env.emulator.endpoint()
+    ))
+    .send_json(serde_json::json!({"creating_polls": 1_000_000}))
+    .expect("slow snapshots");
+
+    let mut child = xtask::spawn(
+        &env.emulator,
+        env.app.dir(),
+        &[
+            "deploy",
+            "--on-replace",
+            "snapshot",
+            "--yes",
+            "--",
+            "-c",
+            "release=v1",
+            "--no-previous-parameters",
+        ],
+        FAST,
+    );
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("the deploy ended before the snapshot wait: {seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("waiting until it is available") {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    stderr.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(
+        seen.contains("interrupted:") && seen.contains("nothing was executed"),
+        "{seen}"
+    );
+
+    let change_sets = env
+        .cfn()
+        .list_change_sets()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        change_sets.summaries().is_empty(),
+        "the change set was deleted"
+    );
+    let clusters = env.rds().describe_db_clusters().send().await.unwrap();
+    assert!(
+        clusters
+            .db_clusters()
+            .iter()
+            .all(|c| c.storage_encrypted() != Some(true)),
+        "nothing executed: still v0"
+    );
+
+    let dir = env.app.dir().join(".xtask").join(STACK);
+    let record = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("replacement-")
+        })
+        .expect("a replacement record");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(record["interrupted"], true);
+    let snapshot = record["clusters"][0]["snapshot"]["identifier"]
+        .as_str()
+        .expect("the snapshot in progress is recorded");
+    assert_eq!(record["clusters"][0]["snapshot"]["status"], "creating");
+    let described = env
+        .rds()
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(snapshot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.db_cluster_snapshots().len(),
+        1,
+        "it exists in RDS"
+    );
+}
