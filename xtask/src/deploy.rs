@@ -2,22 +2,21 @@
 //! and classify it, stop before a guarded replacement until it is decided, take the safeguards,
 //! execute exactly the reviewed change set, follow the stack to its end, then run the migration.
 
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
-
-use anyhow::Context;
-use cdk_hook::execute::{self, ExecuteRequest};
-use cdk_hook::stack::{StackSettled, StackWatcher};
 use cdk_hook::{
     CdkHookError, CdkOutput, ChangeSetReviewer, PrepareRequest, ReplacementPlan, ReplacementTable,
     Reviewed,
 };
 use clap::Parser;
 use console::style;
+use std::process::ExitCode;
 
 use crate::check::EXIT_GATED;
-use crate::flags::{Deploy, ExecuteWith, MigrateWhen, Xtask};
+use crate::flags::{Deploy, MigrateWhen, Xtask};
 use crate::safeguards::{self, Decision, SafeguardRun};
+
+mod update;
+
+use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
     crate::aws::runtime()?.block_on(run_async(args))
@@ -115,7 +114,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     }
 
     let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
-    let settled = match execute(&args, &cfn, &reviewed).await {
+    let settled = match update::execute(&args, &cfn, &reviewed).await {
         Ok(settled) => settled,
         Err(e) if e.downcast_ref::<Detached>().is_some() => {
             eprintln!("{} {e}", style("interrupted:").red().bold());
@@ -249,156 +248,6 @@ async fn migration_trigger_ids(
         ids.push(cdk_hook::stack::physical_id(cfn, stack, &v.logical_id).await?);
     }
     Ok(ids)
-}
-
-/// Executes the reviewed change set by id and follows the stack until it settles.
-async fn execute(
-    args: &Deploy,
-    cfn: &aws_sdk_cloudformation::Client,
-    reviewed: &ReviewedChangeSet,
-) -> anyhow::Result<StackSettled> {
-    let ReviewedChangeSet {
-        stack_name,
-        change_set_id,
-        ..
-    } = reviewed;
-    execute::ensure_executable(cfn, stack_name, change_set_id).await?;
-    let with_cli = match args.execute_with {
-        ExecuteWith::Cdk => true,
-        ExecuteWith::Sdk => false,
-        // The CLI executes on the assembly the change set was prepared from; without one (a
-        // change set kept elsewhere) the SDK does it.
-        ExecuteWith::Auto if !args.app_dir.join("cdk.out/manifest.json").is_file() => false,
-        ExecuteWith::Auto => {
-            let version = execute::cdk_cli_version(&args.app_dir).await?;
-            let supported = execute::supports_execute_change_set(version);
-            if !supported {
-                eprintln!(
-                    "CDK CLI {}.{}.{} has no --method=execute-change-set: executing with the SDK",
-                    version.0, version.1, version.2
-                );
-            }
-            supported
-        }
-    };
-    let poll = crate::knobs::env_duration("XTASK_STACK_POLL_MS", Duration::from_secs(5))?;
-    let watcher = StackWatcher::mark(cfn, stack_name, poll).await?;
-    let started = Instant::now();
-    eprintln!(
-        "{} change set {change_set_id} ({})",
-        style("execute").bold(),
-        if with_cli {
-            "npx cdk deploy --method=execute-change-set"
-        } else {
-            "ExecuteChangeSet"
-        }
-    );
-    let executed = if with_cli {
-        let request = ExecuteRequest {
-            app_dir: args.app_dir.clone(),
-            stack: args.stack.clone(),
-            change_set_id: change_set_id.clone(),
-            cdk_args: cdk_args(args),
-            region: args.aws.region.clone(),
-            output: CdkOutput::ToStderr,
-        };
-        execute::execute_with_cli(&request).await
-    } else {
-        execute::execute_with_sdk(cfn, stack_name, change_set_id).await
-    };
-    if let Err(e) = &executed
-        && execute::ensure_executable(cfn, stack_name, change_set_id)
-            .await
-            .is_ok()
-    {
-        // Still executable: the update never started.
-        return Err(anyhow::anyhow!("{e}")).context(format!(
-            "executing change set {change_set_id}: nothing was executed"
-        ));
-    }
-    // A CLI that failed after starting the update: follow the stack so the failing resources
-    // are shown.
-    let show_events = !with_cli;
-    let follow = watcher.follow(Duration::from_secs(600), |e| {
-        if show_events {
-            eprintln!(
-                "[{:>5}s] {:<40} {:<32} {}{}",
-                started.elapsed().as_secs(),
-                e.logical_id,
-                e.resource_type,
-                e.status,
-                e.reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            );
-        }
-    });
-    let settled = tokio::select! {
-        settled = follow => settled?,
-        _ = tokio::signal::ctrl_c() => {
-            return Err(Detached { stack: stack_name.clone() }.into());
-        }
-    };
-    if let Err(e) = executed {
-        if settled.succeeded() {
-            tracing::warn!(%e, "the CDK CLI failed but the stack update completed");
-        } else {
-            print_failure(&settled, stack_name);
-            return Err(e).context(format!(
-                "executing change set {change_set_id}: the update ended {}; no migration was started",
-                settled.status
-            ));
-        }
-    }
-    eprintln!(
-        "{} stack {stack_name} {} after {:.0}s",
-        style("update").bold(),
-        settled.status,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(settled)
-}
-
-/// Ctrl-C while the update runs: CloudFormation goes on with it; only the watching stops.
-#[derive(Debug)]
-struct Detached {
-    stack: String,
-}
-
-impl std::fmt::Display for Detached {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "stopped watching; the update of stack {} goes on in CloudFormation. When it has \
-             completed, run `cargo xtask migrate --stack {}` if the vector store was replaced",
-            self.stack, self.stack
-        )
-    }
-}
-
-impl std::error::Error for Detached {}
-
-fn print_failure(settled: &StackSettled, stack: &str) {
-    eprintln!(
-        "{} stack {stack} ended {}{}",
-        style("update failed:").red().bold(),
-        settled.status,
-        settled
-            .reason
-            .as_deref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default()
-    );
-    for f in &settled.failures {
-        eprintln!(
-            "  {} {} {}: {}",
-            f.logical_id,
-            f.resource_type,
-            f.status,
-            f.reason.as_deref().unwrap_or("(no reason given)")
-        );
-    }
 }
 
 /// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options and `--yes`.

@@ -1,0 +1,162 @@
+//! Executing the reviewed change set (CDK CLI or SDK) and following the stack to its end.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cdk_hook::CdkOutput;
+use cdk_hook::execute::{self, ExecuteRequest};
+use cdk_hook::stack::{StackSettled, StackWatcher};
+use console::style;
+
+use super::{ReviewedChangeSet, cdk_args};
+use crate::flags::{Deploy, ExecuteWith};
+
+/// Executes the reviewed change set by id and follows the stack until it settles.
+pub(super) async fn execute(
+    args: &Deploy,
+    cfn: &aws_sdk_cloudformation::Client,
+    reviewed: &ReviewedChangeSet,
+) -> anyhow::Result<StackSettled> {
+    let ReviewedChangeSet {
+        stack_name,
+        change_set_id,
+        ..
+    } = reviewed;
+    execute::ensure_executable(cfn, stack_name, change_set_id).await?;
+    let with_cli = match args.execute_with {
+        ExecuteWith::Cdk => true,
+        ExecuteWith::Sdk => false,
+        // The CLI executes on the assembly the change set was prepared from; without one (a
+        // change set kept elsewhere) the SDK does it.
+        ExecuteWith::Auto if !args.app_dir.join("cdk.out/manifest.json").is_file() => false,
+        ExecuteWith::Auto => {
+            let version = execute::cdk_cli_version(&args.app_dir).await?;
+            let supported = execute::supports_execute_change_set(version);
+            if !supported {
+                eprintln!(
+                    "CDK CLI {}.{}.{} has no --method=execute-change-set: executing with the SDK",
+                    version.0, version.1, version.2
+                );
+            }
+            supported
+        }
+    };
+    let poll = crate::knobs::env_duration("XTASK_STACK_POLL_MS", Duration::from_secs(5))?;
+    let watcher = StackWatcher::mark(cfn, stack_name, poll).await?;
+    let started = Instant::now();
+    eprintln!(
+        "{} change set {change_set_id} ({})",
+        style("execute").bold(),
+        if with_cli {
+            "npx cdk deploy --method=execute-change-set"
+        } else {
+            "ExecuteChangeSet"
+        }
+    );
+    let executed = if with_cli {
+        let request = ExecuteRequest {
+            app_dir: args.app_dir.clone(),
+            stack: args.stack.clone(),
+            change_set_id: change_set_id.clone(),
+            cdk_args: cdk_args(args),
+            region: args.aws.region.clone(),
+            output: CdkOutput::ToStderr,
+        };
+        execute::execute_with_cli(&request).await
+    } else {
+        execute::execute_with_sdk(cfn, stack_name, change_set_id).await
+    };
+    if let Err(e) = &executed
+        && execute::ensure_executable(cfn, stack_name, change_set_id)
+            .await
+            .is_ok()
+    {
+        // Still executable: the update never started.
+        return Err(anyhow::anyhow!("{e}")).context(format!(
+            "executing change set {change_set_id}: nothing was executed"
+        ));
+    }
+    // A CLI that failed after starting the update: follow the stack so the failing resources
+    // are shown.
+    let show_events = !with_cli;
+    let follow = watcher.follow(Duration::from_secs(600), |e| {
+        if show_events {
+            eprintln!(
+                "[{:>5}s] {:<40} {:<32} {}{}",
+                started.elapsed().as_secs(),
+                e.logical_id,
+                e.resource_type,
+                e.status,
+                e.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    });
+    let settled = tokio::select! {
+        settled = follow => settled?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Detached { stack: stack_name.clone() }.into());
+        }
+    };
+    if let Err(e) = executed {
+        if settled.succeeded() {
+            tracing::warn!(%e, "the CDK CLI failed but the stack update completed");
+        } else {
+            print_failure(&settled, stack_name);
+            return Err(e).context(format!(
+                "executing change set {change_set_id}: the update ended {}; no migration was started",
+                settled.status
+            ));
+        }
+    }
+    eprintln!(
+        "{} stack {stack_name} {} after {:.0}s",
+        style("update").bold(),
+        settled.status,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(settled)
+}
+
+/// Ctrl-C while the update runs: CloudFormation goes on with it; only the watching stops.
+#[derive(Debug)]
+pub(super) struct Detached {
+    stack: String,
+}
+
+impl std::fmt::Display for Detached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped watching; the update of stack {} goes on in CloudFormation. When it has \
+             completed, run `cargo xtask migrate --stack {}` if the vector store was replaced",
+            self.stack, self.stack
+        )
+    }
+}
+
+impl std::error::Error for Detached {}
+
+pub(super) fn print_failure(settled: &StackSettled, stack: &str) {
+    eprintln!(
+        "{} stack {stack} ended {}{}",
+        style("update failed:").red().bold(),
+        settled.status,
+        settled
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    for f in &settled.failures {
+        eprintln!(
+            "  {} {} {}: {}",
+            f.logical_id,
+            f.resource_type,
+            f.status,
+            f.reason.as_deref().unwrap_or("(no reason given)")
+        );
+    }
+}
