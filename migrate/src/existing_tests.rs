@@ -162,3 +162,112 @@ async fn an_earlier_task_is_adopted_not_launched_again() {
         Some(BotState::Running { task_arn, .. }) if *task_arn == *"arn:task/c/old"
     ));
 }
+
+fn task_of(bot: &BotKey, arn: &str, started_by: &str) -> Task {
+    use aws_sdk_ecs::types::{ContainerOverride, TaskOverride};
+    let command = ContainerOverride::builder()
+        .name("Container")
+        .set_command(Some(bot.command()))
+        .build();
+    Task::builder()
+        .task_arn(arn)
+        .started_by(started_by)
+        .overrides(TaskOverride::builder().container_overrides(command).build())
+        .build()
+}
+
+/// Every RunTask answer lost (5xx here; timeouts and dropped connections alike): the call may have
+/// started the task, so the launch asks ECS before reporting the bot as task-less.
+#[tokio::test(start_paused = true)]
+async fn a_launch_whose_answers_were_lost_adopts_the_task_it_started() {
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    let b = bot();
+    let [refuse, running, stopped] = list_tasks_like_ecs(vec!["arn:task/c/t".into()], vec![]);
+    let task = task_of(&b, "arn:task/c/t", "old-sb");
+    let describe = mock!(Client::describe_tasks)
+        .then_output(move || DescribeTasksOutput::builder().tasks(task.clone()).build());
+    let run = mock!(Client::run_task)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&refuse, &running, &stopped, &describe, &run]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(ecs, dir.path());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let job = LaunchJob {
+        bot: b.clone(),
+        started_by: "old-sb".into(),
+        check_existing: None,
+    };
+    let launched = launch_all(
+        ctx.clone(),
+        vec![job],
+        limits(1),
+        policy(3),
+        tx,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.num_calls(), 3);
+    assert_eq!(launched, 1);
+    assert!(rx.recv().await.is_some(), "tracked");
+    assert!(matches!(
+        read(ctx.journal.path()).unwrap().bot(&b),
+        Some(BotState::Running { task_arn, .. }) if *task_arn == *"arn:task/c/t"
+    ));
+}
+
+/// Refusals (throttling) start nothing: the launch fails without asking ECS.
+#[tokio::test(start_paused = true)]
+async fn a_refused_launch_is_reported_without_a_lookup() {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::run_task::RunTaskError;
+    let [refuse, running, stopped] = list_tasks_like_ecs(vec![], vec![]);
+    let run = mock!(Client::run_task).then_error(|| {
+        RunTaskError::generic(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        )
+    });
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&refuse, &running, &stopped, &run]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(ecs, dir.path());
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let b = bot();
+    let job = LaunchJob {
+        started_by: b.started_by("run1"),
+        bot: b.clone(),
+        check_existing: None,
+    };
+    let launched = launch_all(
+        ctx.clone(),
+        vec![job],
+        limits(1),
+        policy(2),
+        tx,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(launched, 0);
+    assert_eq!(running.num_calls() + stopped.num_calls(), 0, "no lookup");
+    assert!(matches!(
+        read(ctx.journal.path()).unwrap().bot(&b),
+        Some(BotState::Done {
+            outcome: crate::report::Outcome::LaunchFailed { .. },
+            ..
+        })
+    ));
+}

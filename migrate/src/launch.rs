@@ -46,13 +46,24 @@ pub(crate) struct LaunchJob {
     pub check_existing: Option<String>,
 }
 
-/// Why one RunTask attempt did not start a task.
+/// Why one RunTask attempt did not start a task, as far as the caller knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptError {
-    /// Capacity, throttling, 5xx, timeouts: worth another attempt.
+    /// Capacity `failures`, throttling: refused, nothing started; worth another attempt.
     Retryable(String),
+    /// No answer (timeout, dropped connection, unreadable answer) or a 5xx: worth another attempt,
+    /// and the call may have started a task all the same.
+    Unanswered(String),
     /// The request itself is wrong (missing cluster, bad parameter, access denied).
     Fatal(String),
+}
+
+/// Why a launch ended without a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaveUp {
+    pub reason: String,
+    /// An attempt went unanswered: a task may run under the launch's `startedBy` anyway.
+    pub maybe_started: bool,
 }
 
 /// Builds the RunTask call of DESIGN.md section 4.
@@ -152,15 +163,19 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 "ThrottlingException" | "Throttling" | "TooManyRequestsException"
             ) || message.contains("Rate exceeded")
                 || status == 429;
-            if throttled || status >= 500 || code == "ServerException" {
+            if status >= 500 || code == "ServerException" {
+                AttemptError::Unanswered(text)
+            } else if throttled {
                 AttemptError::Retryable(text)
             } else {
                 AttemptError::Fatal(text)
             }
         }
+        // Never sent: nothing can have started.
+        SdkError::ConstructionFailure(_) => AttemptError::Retryable(text),
         // Timeouts and connection trouble: the call may or may not have reached ECS; the client
         // token makes a repeat harmless on AWS.
-        _ => AttemptError::Retryable(text),
+        _ => AttemptError::Unanswered(text),
     }
 }
 
@@ -177,26 +192,38 @@ pub async fn launch_with_retries(
     policy: RetryPolicy,
     first_token_taken: bool,
     on_retry: impl Fn(u32, &str),
-) -> Result<String, String> {
+) -> Result<String, GaveUp> {
     let max = policy.max_attempts.max(1);
     let mut attempt = 1;
+    let mut maybe_started = false;
     if !first_token_taken {
         limiter.acquire().await;
     }
     loop {
-        match attempt_launch(ecs, target, bot, started_by).await {
+        let reason = match attempt_launch(ecs, target, bot, started_by).await {
             Ok(arn) => return Ok(arn),
-            Err(AttemptError::Fatal(reason)) => return Err(reason),
-            Err(AttemptError::Retryable(reason)) if attempt >= max => {
-                return Err(format!("gave up after {attempt} attempts: {reason}"));
+            Err(AttemptError::Fatal(reason)) => {
+                return Err(GaveUp {
+                    reason,
+                    maybe_started,
+                });
             }
-            Err(AttemptError::Retryable(reason)) => {
-                on_retry(attempt, &reason);
-                tokio::time::sleep(policy.backoff.delay(attempt - 1)).await;
-                limiter.acquire().await;
-                attempt += 1;
+            Err(AttemptError::Unanswered(reason)) => {
+                maybe_started = true;
+                reason
             }
+            Err(AttemptError::Retryable(reason)) => reason,
+        };
+        if attempt >= max {
+            return Err(GaveUp {
+                reason: format!("gave up after {attempt} attempts: {reason}"),
+                maybe_started,
+            });
         }
+        on_retry(attempt, &reason);
+        tokio::time::sleep(policy.backoff.delay(attempt - 1)).await;
+        limiter.acquire().await;
+        attempt += 1;
     }
 }
 
@@ -341,7 +368,24 @@ async fn launch_one(
         },
     )
     .await;
-    match result {
+    let found = match result {
+        Ok(task_arn) => Ok(task_arn),
+        // The last answers were lost, not refusals: the task may run (AWS answers a repeated
+        // client token with the first call's task, but that answer can be lost too). Reporting the
+        // bot as task-less would be wrong, and its task would go untracked until a resume.
+        Err(GaveUp {
+            reason,
+            maybe_started: true,
+        }) => match find_existing_task(&ctx.ecs, &ctx.target, bot, &job.started_by).await {
+            Ok(Some(task_arn)) => Ok(task_arn),
+            Ok(None) => Err(reason),
+            Err(e) => Err(format!(
+                "{reason}; could not check whether it started a task ({e}): a resume checks again"
+            )),
+        },
+        Err(GaveUp { reason, .. }) => Err(reason),
+    };
+    match found {
         Ok(task_arn) => {
             ctx.record_launched(bot, &task_arn)?;
             let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));

@@ -189,6 +189,8 @@ async fn launch_fails_after_max_attempts() {
     .await
     .unwrap_err();
     assert_eq!(rule.num_calls(), 3);
+    assert!(!reason.maybe_started, "throttling is a refusal");
+    let reason = reason.reason;
     assert!(reason.starts_with("gave up after 3 attempts"), "{reason}");
     assert!(reason.contains("Rate exceeded"), "{reason}");
 }
@@ -211,7 +213,8 @@ async fn a_bad_request_is_not_retried() {
         |_, _| {},
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .reason;
     assert_eq!(rule.num_calls(), 1);
     assert!(reason.contains("bad"), "{reason}");
 }

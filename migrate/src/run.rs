@@ -212,7 +212,12 @@ pub async fn execute_plan(
         interrupted,
         times,
     )?;
-    if report.counts.still_running == 0 && report.counts.not_launched == 0 {
+    // A bot without a task (not launched, or RunTask kept failing) or with one still running
+    // keeps the journal open, so that `--resume` launches or tracks exactly those; a closed one
+    // starts a new run that launches every bot again. Failed embeddings close it: relaunching
+    // them is a decision (`--retry-failed`).
+    let c = &report.counts;
+    if c.still_running == 0 && c.not_launched == 0 && c.launch_failed == 0 {
         ctx.journal.finish()?;
     }
     Ok(report)

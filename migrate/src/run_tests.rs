@@ -331,3 +331,84 @@ async fn resume_launches_only_what_needs_it() {
         "{err}"
     );
 }
+
+/// RunTask kept refusing one bot: the journal stays open, and the resume the run advises
+/// launches that bot only, never again the ones that succeeded.
+#[tokio::test(start_paused = true)]
+async fn a_launch_failure_keeps_the_journal_open_for_resume() {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::run_task::RunTaskError;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = MigrationOptions {
+        max_attempts: 2,
+        ..options(dir.path())
+    };
+    let f = fake();
+    let refuse_c = mock!(aws_sdk_ecs::Client::run_task)
+        .match_requests(|r| {
+            r.overrides().unwrap().container_overrides()[0].command()[2].contains("#BOT#c")
+        })
+        .then_error(|| {
+            RunTaskError::generic(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        });
+    let rules: Vec<Rule> = std::iter::once(refuse_c).chain(f.rules.clone()).collect();
+    let refusing = Clients {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
+    };
+    let report = run_migration(
+        &refusing,
+        &target(),
+        &opts,
+        Arc::new(NoEvents),
+        &Interrupt::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome_of(&report, "c"), "launch_failed");
+    assert_eq!(f.launched.lock().unwrap().len(), 2);
+    let found = crate::journal::find_latest(dir.path(), &opts.stack, &target().fingerprint())
+        .unwrap()
+        .unwrap();
+    assert!(!found.finished, "resumable without --retry-failed");
+
+    // The resume first asks ECS whether a refused call started a task anyway: none did.
+    let f = fake();
+    let list = mock!(aws_sdk_ecs::Client::list_tasks)
+        .then_output(|| aws_sdk_ecs::operation::list_tasks::ListTasksOutput::builder().build());
+    let rules: Vec<Rule> = std::iter::once(list.clone())
+        .chain(f.rules.clone())
+        .collect();
+    let resuming = Clients {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
+    };
+    let resume = MigrationOptions {
+        resume: Resume::Journal(found.path),
+        ..opts
+    };
+    let report = run_migration(
+        &resuming,
+        &target(),
+        &resume,
+        Arc::new(NoEvents),
+        &Interrupt::new(),
+    )
+    .await
+    .unwrap();
+    let launched = f.launched.lock().unwrap().clone();
+    assert_eq!(launched.len(), 1, "{launched:?}");
+    assert!(launched[0].contains("#BOT#c"));
+    assert_eq!(outcome_of(&report, "c"), "succeeded");
+    assert_eq!(outcome_of(&report, "a"), "succeeded");
+    assert_eq!(
+        list.num_calls(),
+        2,
+        "running by startedBy, stopped by family"
+    );
+}

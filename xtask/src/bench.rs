@@ -1,16 +1,170 @@
-//! `cargo xtask bench`: speed, measured here and never in a timed test. For now the figure of the
-//! `check` issue: classifying a change set of 2,000 resource changes (budget: 50 ms).
+//! `cargo xtask bench`: speed, measured here and never in a timed test.
+//!
+//! - The launch figures: on one emulator with AWS's limits and latencies turned on
+//!   (`tests/emulator/aws_limits.toml`), one seeded table, side by side: the migration guide's
+//!   procedure (`tests/bench/baseline.py`), `migrate --yes --no-wait`, and the full `migrate --yes`.
+//! - The scan figure: `migrate --dry-run` with one segment and with parallel segments.
+//! - The classifier figure of the `check` issue: a change set of 2,000 resource changes.
 
-use std::{process::ExitCode, time::Instant};
+mod launches;
+mod probe;
+mod table;
 
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
 use cdk_hook::{GuardConfig, bench};
+use serde_json::json;
+use tests::seed::{SeedPlan, seed_bots};
+use tests::{Emulator, FixtureApp, Release, STACK, output, stack_outputs, task_runner};
 
 use crate::{flags, setup::project_root};
+use launches::{Bench, LIMIT_PER_SEC};
 
 const CHANGES: usize = 2_000;
 const RUNS: u32 = 20;
+/// Parallel segments of the scan figure.
+const SEGMENTS: &str = "8";
 
-pub fn run(_args: flags::Bench) -> anyhow::Result<ExitCode> {
+pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
+    crate::setup::ensure_installed()?;
+    let dir = project_root().join("target/bench");
+    let work = dir.join("runs");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).context("emptying target/bench/runs")?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let xtask = work.join("xtask");
+    std::fs::copy(std::env::current_exe()?, &xtask).context("copying the xtask binary")?;
+
+    eprintln!("==> emulator and the fixture app at v1 (the real CDK CLI)");
+    let emulator = Emulator::start_in(&work.join("emulator"));
+    let app = FixtureApp::new_in(&work.join("app"));
+    app.bootstrap(&emulator);
+    app.deploy(&emulator, Release::V1);
+    // A realistic table: three bots in four have knowledge, a few aliases of shared bots, and a
+    // conversation per bot around them.
+    let plan = SeedPlan {
+        with_knowledge: args.bots * 3 / 4,
+        without_knowledge: args.bots - args.bots * 3 / 4,
+        aliases: args.bots / 50,
+        malformed: 0,
+        conversations: args.bots,
+    };
+    eprintln!("==> seeding {} bots", args.bots);
+    let rt = crate::aws::runtime()?;
+    let target = rt.block_on(async {
+        let config = emulator.sdk_config().await;
+        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
+        let table = output(&outputs, "DatabaseConversationTableName").to_owned();
+        seed_bots(&aws_sdk_dynamodb::Client::new(&config), &table, plan).await;
+        vec![
+            ("table", table),
+            (
+                "cluster",
+                output(&outputs, "EmbeddingClusterName").to_owned(),
+            ),
+            (
+                "task-definition",
+                output(&outputs, "EmbeddingTaskDefinitionName").to_owned(),
+            ),
+            ("container", "Container".to_owned()),
+            (
+                "subnets",
+                format!(
+                    "{},{}",
+                    output(&outputs, "PrivateSubnetId0"),
+                    output(&outputs, "PrivateSubnetId1")
+                ),
+            ),
+            (
+                "security-groups",
+                output(&outputs, "EmbeddingTaskSecurityGroupId").to_owned(),
+            ),
+        ]
+    });
+    let knobs = probe::admin(
+        emulator.port(),
+        probe::LIMITS_PATH,
+        Some(&json!({"enabled": true, "reset": true})),
+    )?;
+    task_runner::configure(&emulator, args.task_seconds, 0.0, 1);
+    let bench = Bench {
+        emulator: &emulator,
+        target: &target,
+        dir: &work,
+        to_embed: plan.with_knowledge as u64,
+        xtask,
+    };
+
+    let mut runs = Vec::new();
+    if !args.scan_only {
+        eprintln!("==> launch runs, side by side");
+        runs.push(bench.baseline(args.baseline_max_secs)?);
+        // With --no-wait nothing polls, and the in-flight cap frees a slot only on a poll.
+        let no_wait_cap = (args.bots + 1).to_string();
+        runs.push(
+            bench
+                .migrate(
+                    "migrate --no-wait",
+                    &["--no-wait", "--max-running", &no_wait_cap],
+                    &[],
+                )?
+                .0,
+        );
+        // Tasks hold their slot for the container's run plus up to a poll: at 20 launches a
+        // second that is 20 * (task_seconds + 1 s + latency) running at once, under the
+        // emulator's 200-task quota.
+        runs.push(
+            bench
+                .migrate(
+                    "migrate",
+                    &["--max-running", "150"],
+                    &[("MIGRATE_POLL_INTERVAL_MS", "1000")],
+                )?
+                .0,
+        );
+    }
+    eprintln!("==> scan runs (migrate --dry-run)");
+    let mut scans = Vec::new();
+    for segments in ["1", SEGMENTS] {
+        let (figures, report) = bench.migrate(
+            &format!("scan {segments} segment(s)"),
+            &["--dry-run", "--segments", segments],
+            &[],
+        )?;
+        scans.push(json!({
+            "segments": segments.parse::<u32>()?,
+            "scan_secs": report["timings"]["scan_secs"],
+            "wall_secs": figures.wall_secs,
+            "peak_rss_mb": figures.peak_rss_mb,
+            "emulator_cpu_percent": figures.emulator_cpu_percent,
+            "bots_found": report["counts"]["found"],
+        }));
+    }
+    drop(emulator);
+
+    let classifier = classifier()?;
+    let limit_secs = plan.with_knowledge as f64 / LIMIT_PER_SEC;
+    let report = table::report(&runs, &scans, limit_secs, &knobs["config"], args.bots);
+    println!("{}", table::render(&runs, &scans, limit_secs, args.bots));
+    println!(
+        "classify {CHANGES} resource changes: {:.2} ms ({}, mean of {RUNS} runs; budget 50 ms)",
+        classifier["mean_ms"].as_f64().unwrap_or(0.0),
+        classifier["profile"].as_str().unwrap_or("")
+    );
+    let mut report = report;
+    report["classifier"] = classifier;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )?;
+    println!("report {}", dir.join("report.json").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn classifier() -> anyhow::Result<serde_json::Value> {
     let changes = bench::bench_fixture(CHANGES);
     let guards = GuardConfig::default();
     // The first run pays for allocations the later ones reuse; it is not measured.
@@ -29,25 +183,11 @@ pub fn run(_args: flags::Bench) -> anyhow::Result<ExitCode> {
     } else {
         "release"
     };
-    println!(
-        "classify {CHANGES} resource changes: {:.2} ms ({profile} build, mean of {RUNS} runs; budget 50 ms)",
-        each.as_secs_f64() * 1e3
-    );
-    let dir = project_root().join("target/bench");
-    std::fs::create_dir_all(&dir)?;
-    let report = serde_json::json!({
-        "classifier": {
-            "changes": CHANGES,
-            "runs": RUNS,
-            "mean_ms": each.as_secs_f64() * 1e3,
-            "budget_ms": 50,
-            "profile": profile,
-        }
-    });
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    println!("report {}", dir.join("report.json").display());
-    Ok(ExitCode::SUCCESS)
+    Ok(json!({
+        "changes": CHANGES,
+        "runs": RUNS,
+        "mean_ms": each.as_secs_f64() * 1e3,
+        "budget_ms": 50,
+        "profile": profile,
+    }))
 }

@@ -23,13 +23,24 @@ pub struct Xtask {
 pub enum Command {
     /// Install what the tests and the demo need (Python venv with moto, `npm ci` for the fixture app).
     ///
-    /// Idempotent: a second run with nothing changed returns at once.
+    /// Idempotent: a second run with nothing changed returns at once. Installs into
+    /// target/emulator-venv/ and tests/fixtures/bedrock-chat/node_modules/.
+    ///
+    /// Examples:
+    ///   cargo xtask setup
+    #[command(verbatim_doc_comment)]
     Setup(Setup),
     /// Run setup, then the whole test suite (the command CI runs).
-    Test(Test),
-    /// The whole job on a local AWS emulator, no account needed: deploy v0, seed bots, guarded
-    /// deploy to v1 (replacement detected, safeguards, execute), migrate, report.
     ///
+    /// Examples:
+    ///   cargo xtask test
+    ///   cargo xtask test -- deploy_with   # only the tests whose name matches
+    #[command(verbatim_doc_comment)]
+    Test(Test),
+    /// The whole job on a local AWS emulator, no account needed (deploy v0, guarded deploy to v1).
+    ///
+    /// Deploys the fixture app at v0, seeds bots, then runs the guarded deploy to v1 (replacement
+    /// detected, safeguards, execute), the migration and the report.
     /// At a terminal the replacement prompt is yours to answer; without one `--on-replace both
     /// --yes` is taken. Everything is written under target/demo/.
     ///
@@ -49,8 +60,11 @@ pub enum Command {
     ///   cargo xtask check --template-diff main/cdk.out/BedrockChatStack.template.json pr/cdk.out/BedrockChatStack.template.json
     #[command(verbatim_doc_comment)]
     Check(Check),
-    /// Guarded `cdk deploy`: review the change set, take safeguards before a replacement, execute
-    /// exactly the reviewed change set, then run the migration.
+    /// Guarded `cdk deploy`: review, safeguards before a replacement, exact execution, migration.
+    ///
+    /// Prepares and reviews the change set like check, asks (or follows --on-replace) before a
+    /// guarded replacement, takes the safeguards, executes exactly the reviewed change set, then
+    /// runs the migration when the vector store was replaced.
     ///
     /// Exit codes: 0 deployed (and migrated), 3 a guarded replacement was not approved (aborted,
     /// or no terminal and no --on-replace; the change set is deleted), 1 error or failed update,
@@ -63,17 +77,45 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Deploy(Deploy),
     /// Print the stack outputs the migration needs (table, ECS cluster, task definition, subnets, security group).
+    ///
+    /// Examples:
+    ///   cargo xtask outputs
+    ///   cargo xtask outputs --format env --stack BedrockChatStack
+    ///   cargo xtask outputs --format json --region eu-west-1
+    #[command(verbatim_doc_comment)]
     Outputs(Outputs),
     /// Post-deploy migration: scan the bots, launch one embedding task per bot, track them, report.
     ///
-    /// Exit 0 only when every bot that needed embedding succeeded.
+    /// Exit codes: 0 every bot that needed embedding succeeded, 1 a bot failed or got no task,
+    /// 2 refused (confirmation needed: --yes), 130 interrupted.
+    ///
+    /// Examples:
+    ///   cargo xtask migrate --dry-run
+    ///   cargo xtask migrate --yes
+    ///   cargo xtask migrate --resume --retry-failed --yes
+    #[command(verbatim_doc_comment)]
     Migrate(Migrate),
     /// Measure speed against its budgets and write `target/bench/report.json`.
+    ///
+    /// Examples:
+    ///   cargo xtask bench
+    #[command(verbatim_doc_comment)]
     Bench(Bench),
-    /// Print a shell completion script: `cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask`.
+    /// Print a shell completion script (for a `cargo-xtask` command or alias).
+    ///
+    /// Examples:
+    ///   cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask
+    ///   cargo xtask completions zsh > ~/.zfunc/_cargo-xtask
+    #[command(verbatim_doc_comment)]
     Completions(Completions),
-    /// Regenerate the table of replacing properties per guarded resource type from the CDK CLI's
-    /// service spec (`db.json.gz`); `--check` fails when the committed table is stale.
+    /// Regenerate the table of replacing properties per guarded resource type.
+    ///
+    /// Reads the CDK CLI's service spec (`db.json.gz`); `--check` fails when the committed table
+    /// is stale.
+    ///
+    /// Examples:
+    ///   cargo xtask gen-replacement-table --check
+    #[command(verbatim_doc_comment)]
     GenReplacementTable(GenReplacementTable),
 }
 
@@ -100,6 +142,9 @@ pub struct Completions {
 
 #[derive(Debug, Args)]
 pub struct Test {
+    /// The long suites too: 20 seeded fault-injection runs of the migration instead of 5.
+    #[arg(long)]
+    pub full: bool,
     /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
     #[arg(last = true)]
     pub cargo_args: Vec<String>,
@@ -329,7 +374,22 @@ pub struct Migrate {
 }
 
 #[derive(Debug, Args)]
-pub struct Bench {}
+pub struct Bench {
+    /// Bots to seed (three in four with knowledge to embed); 10000 for the launch figures.
+    #[arg(long, default_value_t = 2_000)]
+    pub bots: usize,
+    /// Only the scan figures (one segment against parallel segments, no launch): for 100000 bots,
+    /// whose launches alone would take over an hour at 20 RunTask/s.
+    #[arg(long)]
+    pub scan_only: bool,
+    /// Stop the baseline after this many seconds (it launches about 5 a second: 10000 bots take
+    /// 35 minutes); its figures then come from the part it ran, and the table says so.
+    #[arg(long)]
+    pub baseline_max_secs: Option<u64>,
+    /// Seconds each emulated embedding container runs in the full `migrate --yes` run.
+    #[arg(long, default_value_t = 3.0)]
+    pub task_seconds: f64,
+}
 
 #[derive(Debug, Args)]
 pub struct GenReplacementTable {

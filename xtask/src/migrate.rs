@@ -20,7 +20,7 @@ use crate::progress;
 
 /// The answer was "no", or a confirmation was needed without a terminal and without `--yes`.
 pub const EXIT_REFUSED: u8 = 2;
-/// The second Ctrl-C ended the run early.
+/// Ctrl-C ended the run before every bot got its task (or, twice, before they were tracked).
 pub const EXIT_ABORTED: u8 = 130;
 
 /// Test knobs (the emulator's tasks stop within seconds): DescribeTasks poll interval and retry
@@ -266,17 +266,25 @@ async fn watch_ctrl_c(interrupt: Interrupt, multi: MultiProgress) {
                 "Ctrl-C again: exiting; running tasks continue in ECS, `cargo xtask migrate --resume` picks them up."
             }
         };
-        let _ = multi.println(message);
+        // Without a terminal (CI, a pipe) the bars are hidden and so is their println: say it on
+        // stderr, since a cancelled CI job's log must show what the tool did with the signal.
+        if multi.is_hidden() {
+            eprintln!("{message}");
+        } else {
+            let _ = multi.println(message);
+        }
     }
 }
 
 /// Exit 0 only when every bot that needed embedding succeeded; with --no-wait, when every bot got
-/// its task (running ones are the point of --no-wait).
+/// its task (running ones are the point of --no-wait). 130 when Ctrl-C cut the run short: after
+/// two, or after one that left bots unlaunched (a script must tell "cancelled" from "failed").
 fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> ExitCode {
-    if interrupt.is_aborted() {
+    let c = &report.counts;
+    let cut_short = c.not_launched > 0 || (!no_wait && c.still_running > 0);
+    if interrupt.is_aborted() || (interrupt.is_stopping() && cut_short) {
         return ExitCode::from(EXIT_ABORTED);
     }
-    let c = &report.counts;
     let ok = if no_wait {
         c.failed == 0 && c.launch_failed == 0 && c.not_launched == 0
     } else {

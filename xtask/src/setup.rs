@@ -14,6 +14,10 @@ use crate::flags;
 
 const VENV_STAMP: &str = ".xtask-stamp";
 const NODE_STAMP: &str = ".xtask-stamp";
+/// Seeded fault-injection runs of the migration: a few in CI, issue 8's 20 with `--full`.
+const FAULT_RUNS_ENV: &str = "XTASK_FAULT_RUNS";
+const CI_FAULT_RUNS: u32 = 5;
+const FULL_FAULT_RUNS: u32 = 20;
 
 /// The workspace root: xtask lives one level below it.
 pub fn project_root() -> PathBuf {
@@ -75,7 +79,15 @@ pub fn test(args: flags::Test) -> anyhow::Result<ExitCode> {
     // Build the CLI first: the integration tests run the real `xtask` binary.
     nested(cmd!(sh, "cargo build --workspace --all-targets")).run()?;
     eprintln!("xtask: running the test suite");
-    nested(cmd!(sh, "cargo test --workspace -- {extra...}")).run()?;
+    // tests/tests/faults.rs reads the number of its seeded runs (at least 5) from here.
+    let runs = if args.full {
+        FULL_FAULT_RUNS
+    } else {
+        CI_FAULT_RUNS
+    };
+    nested(cmd!(sh, "cargo test --workspace -- {extra...}"))
+        .env(FAULT_RUNS_ENV, runs.to_string())
+        .run()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,14 @@
 """Patches to moto, each restoring one AWS behaviour that this project meets. Applied before the
 server starts; every patch says which AWS behaviour it restores."""
 
-from . import cloudformation_change_sets, ecs_task_runner, rds_cluster, secrets
+from . import aws_limits, cloudformation_change_sets, ecs_task_runner, faults, rds_cluster, secrets
 
 
 def apply_all() -> None:
     cloudformation_change_sets.apply()
     ecs_task_runner.apply()
+    aws_limits.apply()  # after the task runner: its RunTask counts the runner's tasks
+    faults.apply()  # off until configured; wraps the request dispatch
     # The resource models register themselves as CloudFormationModel subclasses; moto caches its
     # model map on first use, so they must exist before any stack is parsed.
     rds_cluster.apply()

@@ -8,7 +8,8 @@ container's exit code.
 Knobs, from the environment at start or `POST /moto-api/emulator/task-runner` (JSON) at any time:
 `seconds` (EMULATOR_TASK_SECONDS, default 1.0), `failure_rate` (EMULATOR_TASK_FAILURE_RATE,
 default 0.0), `seed` (EMULATOR_SEED, default 0). `GET` on the same path returns the knobs and
-every embedding task started so far, per bot.
+every embedding task started so far, per bot, and `tasks`: per task id its bot, `started_by`,
+`created` and `stopped` (epoch seconds, `stopped` null while it runs) and `exit_code`.
 """
 
 import heapq
@@ -37,6 +38,9 @@ class Knobs:
         self.rng = random.Random(self.seed)
         # "<PK>|<SK>" -> task ids, in launch order.
         self.started: dict[str, list[str]] = {}
+        # task id -> {"bot", "started_by", "created", "stopped", "exit_code"}: lifetimes, so a
+        # test can check that no bot ever had two tasks running at once.
+        self.tasks: dict[str, dict] = {}
 
     def update(self, body: dict) -> None:
         with self.lock:
@@ -53,6 +57,7 @@ class Knobs:
                 "failure_rate": self.failure_rate,
                 "seed": self.seed,
                 "started": {k: list(v) for k, v in self.started.items()},
+                "tasks": {k: dict(v) for k, v in self.tasks.items()},
             }
 
 
@@ -126,6 +131,10 @@ def _stop(task: Any, exit_code: int, reason: str) -> None:
     task.desired_status = "STOPPED"
     task.stopped_reason = reason
     task.stopped_at = now
+    with KNOBS.lock:
+        record = KNOBS.tasks.get(task.task_arn.split("/")[-1])
+        if record is not None:
+            record.update(stopped=time.time(), exit_code=exit_code)
 
 
 def _play(task: Any, backend: Any) -> None:
@@ -145,6 +154,13 @@ def _play(task: Any, backend: Any) -> None:
         return
     with KNOBS.lock:
         KNOBS.started.setdefault(bot, []).append(task_id)
+        KNOBS.tasks[task_id] = {
+            "bot": bot,
+            "started_by": task.started_by,
+            "created": time.time(),
+            "stopped": None,
+            "exit_code": None,
+        }
     # Our tasks keep the status we give them: no moto state-manager progression.
     task._transitions = []
     task.last_status = "PENDING"
