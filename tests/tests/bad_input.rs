@@ -179,25 +179,8 @@ async fn every_bad_input_gets_a_clear_message_a_non_zero_exit_and_nothing_done()
 async fn assert_nothing_done(env: &tests::deployed::Deployed, dir: &Path) {
     let started = task_runner::started_per_bot(&env.emulator);
     assert!(started.is_empty(), "tasks were launched: {started:?}");
-    let change_sets = env
-        .cfn()
-        .list_change_sets()
-        .stack_name(STACK)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        change_sets.summaries().is_empty(),
-        "change sets left behind"
-    );
-    let clusters = env.rds().describe_db_clusters().send().await.unwrap();
-    assert!(
-        clusters
-            .db_clusters()
-            .iter()
-            .all(|c| c.storage_encrypted() != Some(true)),
-        "the stack moved to v1"
-    );
+    assert_eq!(env.change_set_count().await, 0, "change sets left behind");
+    assert!(!env.clusters_encrypted().await, "the stack moved to v1");
     let recorded: Vec<_> = std::fs::read_dir(dir.join(".xtask").join(STACK))
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();

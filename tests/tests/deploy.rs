@@ -27,19 +27,8 @@ fn deploy(env: &Deployed, flags: &[&str], cdk: &[&str]) -> std::process::Output 
 
 /// Physical ids of the stack's resources of one type.
 async fn resources_of_type(env: &Deployed, resource_type: &str) -> Vec<String> {
-    let resources = env
-        .cfn()
-        .list_stack_resources()
-        .stack_name(STACK)
-        .send()
-        .await
-        .expect("list stack resources");
-    resources
-        .stack_resource_summaries()
-        .iter()
-        .filter(|r| r.resource_type() == Some(resource_type))
-        .filter_map(|r| r.physical_resource_id().map(str::to_owned))
-        .collect()
+    let found = env.resources_of_type(resource_type).await;
+    found.into_iter().map(|(_, physical)| physical).collect()
 }
 
 async fn cluster_ids(env: &Deployed) -> Vec<String> {

@@ -1,7 +1,6 @@
 //! A deploy whose update fails and rolls back: exit 1 with the failing resources and their
 //! reasons, through either executor, and no migration on a rolled-back stack.
 
-use tests::STACK;
 use tests::deployed::{Deployed, FAST, deployed_with_bots};
 use tests::seed::SeedPlan;
 use tests::task_runner::{self, fail_next_update};
@@ -10,22 +9,9 @@ use tests::xtask::{self, printed};
 const REASON: &str = "KMS key is not accessible (emulated)";
 
 async fn cluster(env: &Deployed) -> (String, String) {
-    let resources = env
-        .cfn()
-        .list_stack_resources()
-        .stack_name(STACK)
-        .send()
-        .await
-        .unwrap();
-    let r = resources
-        .stack_resource_summaries()
-        .iter()
-        .find(|r| r.resource_type() == Some("AWS::RDS::DBCluster"))
-        .expect("the cluster");
-    (
-        r.logical_resource_id().unwrap().to_owned(),
-        r.physical_resource_id().unwrap().to_owned(),
-    )
+    let mut clusters = env.resources_of_type("AWS::RDS::DBCluster").await;
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    clusters.remove(0)
 }
 
 async fn rolled_back_deploy(executor: &str) {

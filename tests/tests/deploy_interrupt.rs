@@ -60,23 +60,13 @@ async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapsh
         "{seen}"
     );
 
-    let change_sets = env
-        .cfn()
-        .list_change_sets()
-        .stack_name(STACK)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        change_sets.summaries().is_empty(),
+    assert_eq!(
+        env.change_set_count().await,
+        0,
         "the change set was deleted"
     );
-    let clusters = env.rds().describe_db_clusters().send().await.unwrap();
     assert!(
-        clusters
-            .db_clusters()
-            .iter()
-            .all(|c| c.storage_encrypted() != Some(true)),
+        !env.clusters_encrypted().await,
         "nothing executed: still v0"
     );
 

@@ -68,14 +68,6 @@ async fn tool_snapshot_count(env: &Deployed) -> usize {
         .count()
 }
 
-async fn encrypted(env: &Deployed) -> bool {
-    let clusters = env.rds().describe_db_clusters().send().await.unwrap();
-    clusters
-        .db_clusters()
-        .iter()
-        .all(|c| c.storage_encrypted() == Some(true))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshot_only_chosen_with_the_arrow_keys_then_the_launch_confirmed() {
     let seed = SeedPlan {
@@ -104,7 +96,7 @@ async fn snapshot_only_chosen_with_the_arrow_keys_then_the_launch_confirmed() {
     assert!(rest.contains("succeeded"), "the report is shown: {rest}");
 
     assert_eq!(tool_snapshot_count(&env).await, 1);
-    assert!(encrypted(&env).await, "the stack is on v1");
+    assert!(env.clusters_encrypted().await, "the stack is on v1");
     let files: Vec<String> = std::fs::read_dir(env.app.dir().join(".xtask").join(STACK))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -155,7 +147,7 @@ async fn a_change_set_that_goes_stale_at_the_prompt_is_refused_and_nothing_is_ex
         "{rest}"
     );
     assert!(
-        !encrypted(&env).await,
+        !env.clusters_encrypted().await,
         "the stale change set was not executed"
     );
 }

@@ -1,12 +1,13 @@
 """CloudFormation change sets as the CDK CLI drives them (`cdk deploy --method=prepare-change-set`
 and `--method=execute-change-set`, and the default change-set deploy)."""
 
-import json
 from typing import Any
 
 from moto.cloudformation import models, responses
 from moto.core.responses import ActionResult
 from moto.cloudformation.exceptions import CloudFormationError
+
+from . import admin
 
 
 class ChangeSetNotFoundException(CloudFormationError):
@@ -133,17 +134,13 @@ def _get_template(self: Any) -> Any:
 
 def _failing_update_admin(request: Any, full_url: str, headers: Any) -> Any:
     if request.method == "POST":
-        size = int(headers.get("Content-Length") or 0)
-        body = request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}"
         FAILING_UPDATE.clear()
-        FAILING_UPDATE.update(json.loads(body or "{}"))
-    return 200, {"Content-Type": "application/json"}, json.dumps(FAILING_UPDATE)
+        FAILING_UPDATE.update(admin.read_json(request, headers))
+    return admin.answer(FAILING_UPDATE)
 
 
 def apply() -> None:
-    from moto.moto_api._internal import urls
-
-    urls.url_paths["{0}/moto-api/emulator/failing-update"] = _failing_update_admin
+    admin.register("failing-update", _failing_update_admin)
     responses.CloudFormationResponse.get_template = _get_template
     responses.CloudFormationResponse.list_change_sets = _list_change_sets
     models.CloudFormationBackend.delete_change_set = _delete_change_set

@@ -2,7 +2,6 @@
 skips the type, so `Ref`/`Fn::GetAtt` on the fixture's cluster resolve to nothing), cluster member
 instances, and the replacement of a cluster whose create-only property changes."""
 
-import json
 from typing import Any
 
 from moto.cloudformation.parsing import random_suffix
@@ -10,7 +9,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.rds import models as rds_models
 from moto.rds.models import rds_backends
 
-from . import dynamic_refs, secrets
+from . import admin, dynamic_refs, secrets
 
 # Properties of AWS::RDS::DBCluster that CloudFormation can only change by replacing the cluster
 # (the resource provider schema's createOnlyProperties plus the service spec's
@@ -245,16 +244,12 @@ def _describe_snapshots(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _snapshots_admin(request: Any, full_url: str, headers: Any) -> Any:
     if request.method == "POST":
-        size = int(headers.get("Content-Length") or 0)
-        body = request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}"
-        SNAPSHOT_KNOBS.update(json.loads(body or "{}"))
-    return 200, {"Content-Type": "application/json"}, json.dumps(SNAPSHOT_KNOBS)
+        SNAPSHOT_KNOBS.update(admin.read_json(request, headers))
+    return admin.answer(SNAPSHOT_KNOBS)
 
 
 def apply() -> None:
-    from moto.moto_api._internal import urls
-
     rds_models.DBInstance.create_from_cloudformation_json = classmethod(_instance_create)
     rds_models.RDSBackend.create_db_cluster_snapshot = _create_snapshot
     rds_models.RDSBackend.describe_db_cluster_snapshots = _describe_snapshots
-    urls.url_paths["{0}/moto-api/emulator/snapshots"] = _snapshots_admin
+    admin.register("snapshots", _snapshots_admin)

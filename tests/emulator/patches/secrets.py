@@ -8,6 +8,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.rds.models import rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
+from . import admin
+
 
 def _generate(spec: dict, backend: Any) -> str:
     password = backend.get_random_password(
@@ -163,8 +165,7 @@ def _rotation_admin(request: Any, full_url: str, headers: Any) -> Any:
     # Turns a secret's rotation on as a rotation Lambda would (`POST {"secret_id": ...,
     # "account_id": ..., "region": ...}`): moto's RotateSecret needs a Lambda function, whose
     # creation in server mode waits for Docker.
-    size = int(headers.get("Content-Length") or 0)
-    knobs = json.loads(request.environ["wsgi.input"].read(size).decode("utf-8") if size else "{}")
+    knobs = admin.read_json(request, headers)
     backend = secretsmanager_backends[knobs.get("account_id", "123456789012")][knobs.get("region", "us-east-1")]
     secret = next(
         s for s in backend.secrets.values() if knobs["secret_id"] in (s.arn, s.name)
@@ -175,12 +176,10 @@ def _rotation_admin(request: Any, full_url: str, headers: Any) -> Any:
     )
     secret.auto_rotate_after_days = 30
     secret.rotation_requested = True
-    return 200, {"Content-Type": "application/json"}, json.dumps({"rotation_enabled": True})
+    return admin.answer({"rotation_enabled": True})
 
 
 def apply() -> None:
     # Defining the classes registers them as CloudFormationModel subclasses; the admin endpoint
     # is the one thing to install.
-    from moto.moto_api._internal import urls
-
-    urls.url_paths["{0}/moto-api/emulator/rotation"] = _rotation_admin
+    admin.register("rotation", _rotation_admin)
