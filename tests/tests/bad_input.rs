@@ -191,3 +191,35 @@ async fn assert_nothing_done(env: &tests::deployed::Deployed, dir: &Path) {
         "no credentials recorded: {recorded:?}"
     );
 }
+
+/// `.xtask/` will hold credential files: inside a git work tree that does not ignore it, deploy
+/// says so before anything else; once it is ignored, it is quiet.
+#[test]
+fn deploy_warns_when_the_state_directory_is_not_git_ignored() {
+    let emulator = tests::Emulator::start();
+    let app = tests::FixtureApp::new();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(app.dir())
+            .output()
+            .expect("git (needed by this test)");
+        assert!(out.status.success(), "{}", printed(&out));
+    };
+    git(&["init", "-q"]);
+    let warning = "is inside a git work tree and not ignored";
+    let run = tests::xtask::run(&emulator, app.dir(), &["deploy", "--app-dir", "/"]);
+    assert_eq!(run.status.code(), Some(1), "{}", printed(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains(warning),
+        "{}",
+        printed(&run)
+    );
+    std::fs::write(app.dir().join(".gitignore"), ".xtask/\n").unwrap();
+    let run = tests::xtask::run(&emulator, app.dir(), &["deploy", "--app-dir", "/"]);
+    assert!(
+        !String::from_utf8_lossy(&run.stderr).contains(warning),
+        "{}",
+        printed(&run)
+    );
+}

@@ -17,7 +17,10 @@ pub fn interactive() -> bool {
 /// Silent when git is missing or the directory is outside any repository.
 pub fn warn_if_state_dir_tracked(state_dir: &Path) {
     let Ok(sh) = Shell::new() else { return };
-    let Ok(out) = cmd!(sh, "git check-ignore -q {state_dir}")
+    // A path inside it: a `.xtask/` pattern matches directories only, and the directory may not
+    // exist yet.
+    let inside = state_dir.join("credentials.json");
+    let Ok(out) = cmd!(sh, "git check-ignore -q {inside}")
         .quiet()
         .ignore_status()
         .ignore_stderr()
