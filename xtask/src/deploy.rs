@@ -40,8 +40,12 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     let reviewer = ChangeSetReviewer::new(cfn.clone());
 
     let reviewed = match review(&args, &reviewer, &guards).await? {
-        Ok(reviewed) => reviewed,
-        Err((stack_name, change_set_id, reason)) => {
+        Review::Changes(reviewed) => reviewed,
+        Review::NothingToDeploy {
+            stack_name,
+            change_set_id,
+            reason,
+        } => {
             reviewer.delete(&stack_name, &change_set_id).await?;
             println!("nothing to deploy: {reason}");
             return if args.migrate == MigrateWhen::Always {
@@ -167,13 +171,23 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     migrate(&args, stack_name).await
 }
 
-/// Prepares a change set with the CDK CLI (or takes `--change-set`) and classifies it. The inner
-/// `Err` is "nothing to deploy": (stack, change set, reason).
+/// What the review found.
+enum Review {
+    /// The change set changes nothing; it is still to be deleted.
+    NothingToDeploy {
+        stack_name: String,
+        change_set_id: String,
+        reason: String,
+    },
+    Changes(ReviewedChangeSet),
+}
+
+/// Prepares a change set with the CDK CLI (or takes `--change-set`) and classifies it.
 async fn review(
     args: &Deploy,
     reviewer: &ChangeSetReviewer,
     guards: &cdk_hook::GuardConfig,
-) -> anyhow::Result<Result<ReviewedChangeSet, (String, String, String)>> {
+) -> anyhow::Result<Review> {
     let table = ReplacementTable::embedded();
     let (stack_name, requested, reviewed) = match &args.change_set {
         Some(arn) => {
@@ -216,8 +230,12 @@ async fn review(
         Reviewed::NothingToDeploy {
             change_set_id,
             reason,
-        } => Err((stack_name, change_set_id.unwrap_or(requested), reason)),
-        Reviewed::Plan(plan) => Ok(ReviewedChangeSet {
+        } => Review::NothingToDeploy {
+            stack_name,
+            change_set_id: change_set_id.unwrap_or(requested),
+            reason,
+        },
+        Reviewed::Plan(plan) => Review::Changes(ReviewedChangeSet {
             stack_name: if plan.stack.is_empty() {
                 stack_name
             } else {
