@@ -30,6 +30,9 @@ pub struct Figures {
     pub emulator_cpu_percent: f64,
     /// Stopped by `--baseline-max-secs`: the rate is from the part it ran.
     pub partial: bool,
+    /// For a partial baseline: its wall time had it launched every bot at its rate, which the
+    /// ratios use.
+    pub projected_wall_secs: Option<f64>,
     pub exit_code: Option<i32>,
 }
 
@@ -90,6 +93,7 @@ impl Bench<'_> {
             peak_rss_mb: done.peak_rss_mb,
             emulator_cpu_percent: 100.0 * cpu / done.wall_secs.max(1e-9),
             partial: done.stopped_early,
+            projected_wall_secs: None,
             exit_code: done.code,
         };
         let stdout = std::fs::read_to_string(self.dir.join(format!("{name}.stdout")))?;
@@ -97,7 +101,7 @@ impl Bench<'_> {
     }
 
     /// The guide's procedure: our boto3 script, in the emulator's Python.
-    pub fn baseline(&self, max_secs: Option<u64>) -> anyhow::Result<Figures> {
+    pub fn baseline(&self, max_secs: Option<u64>, bots: usize) -> anyhow::Result<Figures> {
         let mut command = self
             .emulator
             .command(project_root().join("target/emulator-venv/bin/python"));
@@ -115,6 +119,11 @@ impl Bench<'_> {
             .unwrap_or(Value::Null);
         figures.launch_failures_left = summary["failures_ignored"].as_u64().unwrap_or(0)
             + summary["errors"].as_u64().unwrap_or(0);
+        // It launches one task per bot item, in scan order, at a steady rate.
+        if figures.partial && figures.tasks_launched > 0 {
+            figures.projected_wall_secs =
+                Some(figures.wall_secs * bots as f64 / figures.tasks_launched as f64);
+        }
         Ok(figures)
     }
 

@@ -10,9 +10,14 @@ fn rate(figures: &Figures) -> String {
         .map_or("-".into(), |r| format!("{r:.1}"))
 }
 
+/// The baseline's wall time for the ratios: projected to every bot when it was stopped early.
+fn baseline_secs(baseline: &Figures) -> f64 {
+    baseline.projected_wall_secs.unwrap_or(baseline.wall_secs)
+}
+
 /// The launch runs and the scan runs as printed.
 pub fn render(runs: &[Figures], scans: &[Value], limit_secs: f64, bots: usize) -> String {
-    let baseline = runs.first().map(|b| b.wall_secs);
+    let baseline = runs.first().map(baseline_secs);
     let mut out = format!(
         "{bots} bots; physical limit {limit_secs:.0} s (bots to embed / {LIMIT_PER_SEC} RunTask/s)\n"
     );
@@ -58,6 +63,11 @@ pub fn render(runs: &[Figures], scans: &[Value], limit_secs: f64, bots: usize) -
             s["emulator_cpu_percent"].as_f64().unwrap_or(0.0),
         );
     }
+    if let Some(projected) = runs.iter().find_map(|f| f.projected_wall_secs) {
+        out += &format!(
+            "the baseline was stopped early: at its rate every bot takes {projected:.0} s, which the ratios use\n"
+        );
+    }
     if let [one, many] = scans
         && let (Some(a), Some(b)) = (one["scan_secs"].as_f64(), many["scan_secs"].as_f64())
     {
@@ -73,7 +83,7 @@ pub fn report(
     knobs: &Value,
     bots: usize,
 ) -> Value {
-    let baseline = runs.first().map(|b| b.wall_secs);
+    let baseline = runs.first().map(baseline_secs);
     let runs: Vec<Value> = runs
         .iter()
         .map(|f| {
