@@ -255,6 +255,9 @@ async fn snapshot(
     safeguard::create_cluster_snapshot(run.rds, cluster, &id, &run.plan.stack)
         .await
         .with_context(|| format!("snapshot of cluster {cluster} failed: nothing was executed"))?;
+    // Listening before the line below is printed: a Ctrl-C right after it must not kill the
+    // process with the default action.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     eprintln!(
         "{} {id} of cluster {cluster} started; waiting until it is available (Ctrl-C stops the deploy, nothing executed)",
         style("manual snapshot").bold()
@@ -273,7 +276,7 @@ async fn snapshot(
     );
     let facts = tokio::select! {
         facts = wait => facts,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             pb.finish_and_clear();
             return Err(Interrupted { snapshot: id }.into());
         }
