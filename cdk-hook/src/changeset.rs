@@ -273,7 +273,7 @@ fn is_throttling(code: Option<&str>) -> bool {
     )
 }
 
-fn is_missing_stack(code: Option<&str>, message: Option<&str>) -> bool {
+pub(crate) fn is_missing_stack(code: Option<&str>, message: Option<&str>) -> bool {
     code == Some("ValidationError") && message.is_some_and(|m| m.contains("does not exist"))
 }
 

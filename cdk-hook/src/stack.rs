@@ -9,6 +9,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::StackEvent;
 
 use crate::CdkHookError;
+use crate::changeset::is_missing_stack;
 
 /// One stack event, as shown while the update runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,12 +116,15 @@ pub async fn stack_status(
         .stack_name(stack)
         .send()
         .await
-        .map_err(|e| match e.message() {
-            Some(m) if m.contains("does not exist") => CdkHookError::StackNotFound {
-                stack: stack.to_owned(),
-                detail: m.to_owned(),
-            },
-            _ => CdkHookError::aws("DescribeStacks", &e),
+        .map_err(|e| {
+            if is_missing_stack(e.code(), e.message()) {
+                CdkHookError::StackNotFound {
+                    stack: stack.to_owned(),
+                    detail: e.message().unwrap_or_default().to_owned(),
+                }
+            } else {
+                CdkHookError::aws("DescribeStacks", &e)
+            }
         })?;
     let s = out
         .stacks()
