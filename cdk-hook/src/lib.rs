@@ -18,6 +18,7 @@ pub mod live;
 pub mod plan;
 pub mod reconcile;
 pub mod replacement_table;
+pub mod restore;
 pub mod safeguard;
 pub mod stack;
 pub mod template_diff;

@@ -8,6 +8,7 @@
 //! Entry points: [`plan_migration`] (scan only) then [`execute_plan`], or [`run_migration`] for both.
 
 pub mod bot;
+pub mod copy;
 mod ctx;
 pub mod events;
 mod existing;

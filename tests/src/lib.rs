@@ -4,9 +4,12 @@
 //! Tests run in parallel without sharing state: each owns its emulator (own port, own moto
 //! process) and its own copy of the fixture app (the CDK CLI locks its `cdk.out`).
 
+pub mod copy_support;
 pub mod deployed;
 pub mod emulator;
 pub mod fixture;
+pub mod postgres;
+pub mod restore_support;
 pub mod scratch;
 pub mod seed;
 pub mod task_runner;

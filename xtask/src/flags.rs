@@ -95,6 +95,37 @@ pub enum Command {
     ///   cargo xtask migrate --resume --retry-failed --yes
     #[command(verbatim_doc_comment)]
     Migrate(Migrate),
+    /// The copy-back path: restore the old cluster's snapshot into a temporary cluster.
+    ///
+    /// Restores the snapshot named by the replacement record that `deploy` wrote (or `--snapshot`)
+    /// into a temporary cluster in the new cluster's subnet group and security groups, with a
+    /// serverless v2 writer, tagged as made by this tool. `--list` shows those clusters;
+    /// `--cleanup` deletes them (writer, then cluster, no final snapshot). A cluster this tool did
+    /// not tag is never touched.
+    ///
+    /// Exit codes: 0 done, 1 error, 2 refused (confirmation needed: --yes).
+    ///
+    /// Examples:
+    ///   cargo xtask restore
+    ///   cargo xtask restore --record .xtask/BedrockChatStack/replacement-20261122T101500Z.json
+    ///   cargo xtask restore --list
+    ///   cargo xtask restore --cleanup --yes
+    #[command(verbatim_doc_comment)]
+    Restore(Restore),
+    /// The copy-back path: copy the vector rows from the temporary cluster into the new one.
+    ///
+    /// Runs one Fargate task on the embedding cluster, inside the VPC, from a temporary task
+    /// definition whose container reads both connection secrets by reference. The copy is
+    /// idempotent and compares row counts per bot; the bots' SyncStatus is left as it was.
+    ///
+    /// Exit codes: 0 every bot's rows match, 1 error or a mismatch, 2 refused (confirmation
+    /// needed: --yes).
+    ///
+    /// Examples:
+    ///   cargo xtask copy-vectors --yes
+    ///   cargo xtask copy-vectors --from xtask-bedrockchatstack-20261122t101500z --yes
+    #[command(verbatim_doc_comment)]
+    CopyVectors(CopyVectors),
     /// Measure speed against its budgets and write `target/bench/report.json`.
     ///
     /// Examples:
@@ -367,6 +398,71 @@ pub struct Migrate {
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// The state directory (journals, reports, credential records).
+    #[arg(long, default_value = ".xtask")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct Restore {
+    /// The CloudFormation stack whose replaced cluster is restored.
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    /// The replacement record written by `deploy` (default: the newest
+    /// `<state-dir>/<stack>/replacement-*.json`).
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    pub record: Option<PathBuf>,
+    /// Restore this DB cluster snapshot (identifier or ARN) instead of the record's.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+    /// List the temporary clusters this tool made; change nothing.
+    #[arg(long, conflicts_with_all = ["record", "snapshot", "cleanup"])]
+    pub list: bool,
+    /// Delete this tool's temporary clusters for the stack, or only the one named.
+    #[arg(long, value_name = "ID", num_args = 0..=1, conflicts_with_all = ["record", "snapshot"])]
+    pub cleanup: Option<Option<String>>,
+    /// Delete without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The state directory (replacement records, credential files).
+    #[arg(long, default_value = ".xtask")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyVectors {
+    /// The CloudFormation stack whose outputs name the new cluster's secret and the ECS target.
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    /// The temporary cluster to copy from (default: the only one this tool made for the stack).
+    #[arg(long, value_name = "CLUSTER")]
+    pub from: Option<String>,
+    /// The credential file recorded before the replacement (default: the newest replacement
+    /// record's).
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// The database holding the `items` table, in both clusters.
+    #[arg(long, default_value = "postgres")]
+    pub database: String,
+    /// The role ECS uses to read both connection secrets and write the task's log (default: the
+    /// embedding task definition's execution role).
+    #[arg(long, value_name = "ARN")]
+    pub execution_role: Option<String>,
+    /// The PostgreSQL client image the copy task runs.
+    #[arg(
+        long,
+        default_value = "public.ecr.aws/docker/library/postgres:16-alpine"
+    )]
+    pub image: String,
+    #[command(flatten)]
+    pub target: TargetOverrides,
+    /// Launch the copy task without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The state directory (replacement records, credential files).
     #[arg(long, default_value = ".xtask")]
     pub state_dir: PathBuf,
     #[command(flatten)]

@@ -4,6 +4,7 @@
 mod aws;
 mod bench;
 mod check;
+mod copy_vectors;
 mod demo;
 mod deploy;
 mod flags;
@@ -14,9 +15,11 @@ mod nested_cargo;
 mod outputs;
 mod plan_view;
 mod progress;
+mod restore;
 mod safeguards;
 mod setup;
 mod terminal;
+mod test_run;
 
 use std::process::ExitCode;
 
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
     let result = match flags.command {
         flags::Command::Setup(_) => setup::run(),
-        flags::Command::Test(test) => setup::test(test),
+        flags::Command::Test(test) => test_run::run(test),
         flags::Command::Check(check) => check::run(check),
         flags::Command::Demo(demo) => demo::run(demo),
         flags::Command::Completions(c) => {
@@ -39,6 +42,8 @@ fn main() -> ExitCode {
             Ok(std::process::ExitCode::SUCCESS)
         }
         flags::Command::Deploy(deploy) => deploy::run(deploy),
+        flags::Command::Restore(restore) => restore::run(restore),
+        flags::Command::CopyVectors(copy) => copy_vectors::run(copy),
         flags::Command::Bench(bench) => bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),

@@ -1,4 +1,4 @@
-//! `cargo xtask setup` and `cargo xtask test`: install what the tests and the demo need, from the
+//! `cargo xtask setup`: install what the tests and the demo need, from the
 //! package registries only, idempotently. A stamp beside each install records the input it was
 //! made from (requirements.txt, package-lock.json), so a second run is a few file reads.
 
@@ -10,14 +10,8 @@ use std::{
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::flags;
-
 const VENV_STAMP: &str = ".xtask-stamp";
 const NODE_STAMP: &str = ".xtask-stamp";
-/// Seeded fault-injection runs of the migration: a few in CI, issue 8's 20 with `--full`.
-const FAULT_RUNS_ENV: &str = "XTASK_FAULT_RUNS";
-const CI_FAULT_RUNS: u32 = 5;
-const FULL_FAULT_RUNS: u32 = 20;
 
 /// The workspace root: xtask lives one level below it.
 pub fn project_root() -> PathBuf {
@@ -30,6 +24,12 @@ pub fn project_root() -> PathBuf {
 /// Where the emulator's Python lives once set up.
 pub fn venv_dir() -> PathBuf {
     project_root().join("target/emulator-venv")
+}
+
+/// Where the tests' PostgreSQL (with pgvector) lives once set up: a wheel's binaries, in a venv of
+/// its own so its pins never meet moto's.
+pub fn postgres_venv_dir() -> PathBuf {
+    project_root().join("target/postgres-venv")
 }
 
 pub fn fixture_dir() -> PathBuf {
@@ -58,37 +58,20 @@ pub fn ensure_installed() -> anyhow::Result<()> {
         "npm",
         "npm (it comes with Node.js; Debian: apt-get install npm)",
     )?;
-    install_venv(&sh)?;
+    install_venv(
+        &sh,
+        "the emulator's",
+        &project_root().join("tests/emulator/requirements.txt"),
+        &venv_dir(),
+    )?;
+    install_venv(
+        &sh,
+        "the tests' PostgreSQL",
+        &project_root().join("tests/postgres/requirements.txt"),
+        &postgres_venv_dir(),
+    )?;
     install_fixture_packages(&sh)?;
     Ok(())
-}
-
-fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    for var in crate::nested_cargo::crate_env_vars() {
-        cmd = cmd.env_remove(var);
-    }
-    cmd
-}
-
-pub fn test(args: flags::Test) -> anyhow::Result<ExitCode> {
-    ensure_installed()?;
-    let sh = Shell::new()?;
-    sh.change_dir(project_root());
-    let extra = &args.cargo_args;
-    eprintln!("xtask: building the workspace");
-    // Build the CLI first: the integration tests run the real `xtask` binary.
-    nested(cmd!(sh, "cargo build --workspace --all-targets")).run()?;
-    eprintln!("xtask: running the test suite");
-    // tests/tests/faults.rs reads the number of its seeded runs (at least 5) from here.
-    let runs = if args.full {
-        FULL_FAULT_RUNS
-    } else {
-        CI_FAULT_RUNS
-    };
-    nested(cmd!(sh, "cargo test --workspace -- {extra...}"))
-        .env(FAULT_RUNS_ENV, runs.to_string())
-        .run()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn require_tool(sh: &Shell, tool: &str, how: &str) -> anyhow::Result<()> {
@@ -104,16 +87,15 @@ fn require_tool(sh: &Shell, tool: &str, how: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn install_venv(sh: &Shell) -> anyhow::Result<()> {
-    let requirements = project_root().join("tests/emulator/requirements.txt");
-    let wanted = sh.read_file(&requirements)?;
-    let venv = venv_dir();
+/// `whose` names the venv in messages ("the emulator's").
+fn install_venv(sh: &Shell, whose: &str, requirements: &Path, venv: &Path) -> anyhow::Result<()> {
+    let wanted = sh.read_file(requirements)?;
     let stamp = venv.join(VENV_STAMP);
     if sh.read_file(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
     eprintln!(
-        "xtask setup: creating the emulator's Python venv in {}",
+        "xtask setup: creating {whose} Python venv in {}",
         venv.display()
     );
     cmd!(sh, "python3 -m venv --clear {venv}")
@@ -125,7 +107,7 @@ fn install_venv(sh: &Shell) -> anyhow::Result<()> {
         "{pip} install --quiet --disable-pip-version-check -r {requirements}"
     )
     .run()
-    .context("pip could not install the emulator's requirements")?;
+    .with_context(|| format!("pip could not install {whose} requirements"))?;
     sh.write_file(&stamp, wanted)?;
     Ok(())
 }

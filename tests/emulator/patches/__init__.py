@@ -1,18 +1,21 @@
 """Patches to moto, each restoring one AWS behaviour that this project meets. Applied before the
 server starts; every patch says which AWS behaviour it restores."""
 
-from . import aws_limits, cloudformation_change_sets, ecs_task_runner, faults, rds_cluster, secrets
+from . import aws_limits, cloudformation_change_sets, ecs_task_runner, faults, held_update, rds_cluster, rds_restore, secrets, vpc_dns
 
 
 def apply_all() -> None:
     cloudformation_change_sets.apply()
+    held_update.apply()  # wraps the change-set execute above; off until armed
     ecs_task_runner.apply()
     aws_limits.apply()  # after the task runner: its RunTask counts the runner's tasks
     faults.apply()  # off until configured; wraps the request dispatch
     # The resource models register themselves as CloudFormationModel subclasses; moto caches its
     # model map on first use, so they must exist before any stack is parsed.
     rds_cluster.apply()
+    rds_restore.apply()
     secrets.apply()
+    vpc_dns.apply()
     from moto.cloudformation import parsing
 
     parsing.get_model_list.cache_clear()

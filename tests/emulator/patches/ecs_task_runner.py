@@ -10,6 +10,8 @@ Knobs, from the environment at start or `POST /moto-api/emulator/task-runner` (J
 default 0.0), `seed` (EMULATOR_SEED, default 0). `GET` on the same path returns the knobs and
 every embedding task started so far, per bot, and `tasks`: per task id its bot, `started_by`,
 `created` and `stopped` (epoch seconds, `stopped` null while it runs) and `exit_code`.
+
+Tasks of `cargo xtask copy-vectors` are played by `copy_runner.py`.
 """
 
 import heapq
@@ -25,6 +27,8 @@ from typing import Any, Callable
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.ecs import models as ecs_models
+
+from . import copy_runner
 
 EMBEDDING_SCRIPT = "embedding/main.py"
 
@@ -194,6 +198,11 @@ def _run_task(self: Any, *args: Any, **kwargs: Any) -> Any:
     for task in tasks:
         if _embedding_keys(task)[0] is not None:
             _play(task, self)
+            continue
+        # `cargo xtask copy-vectors`' task: its container and command are in the task definition.
+        copy_container = copy_runner.copy_container(self.describe_task_definition(task.task_definition_arn))
+        if copy_container is not None:
+            copy_runner.play(task, self, copy_container, SCHEDULER.at, _stop)
     return tasks
 
 
@@ -212,3 +221,4 @@ def apply() -> None:
     from moto.moto_api._internal import urls
 
     urls.url_paths["{0}/moto-api/emulator/task-runner"] = _admin
+    copy_runner.apply()

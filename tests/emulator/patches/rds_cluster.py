@@ -61,6 +61,9 @@ def _create_cluster(identifier: str, props: dict, account_id: str, region_name: 
             "port": props.get("Port"),
             "copy_tags_to_snapshot": props.get("CopyTagsToSnapshot", False),
             "deletion_protection": props.get("DeletionProtection", False),
+            # Same shape in the template and the API ({MinCapacity, MaxCapacity}): the restore
+            # path copies it onto the temporary cluster.
+            "serverless_v2_scaling_configuration": props.get("ServerlessV2ScalingConfiguration"),
             "tags": props.get("Tags") or [],
         }
     )

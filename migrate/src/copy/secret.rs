@@ -1,0 +1,162 @@
+//! The source connection as a temporary secret: the copy container gets it through the task
+//! definition's `secrets`, so the password never appears in a task definition, an override or
+//! DescribeTasks. A resource policy lets the execution role read it without any IAM change.
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
+use aws_sdk_secretsmanager::types::Tag;
+
+use super::{CopyError, SourceConnection, aws_message};
+
+/// The keys of the temporary secret's JSON; the container's `secrets` name them.
+pub const KEY_USERNAME: &str = "username";
+pub const KEY_PASSWORD: &str = "password";
+pub const KEY_HOST: &str = "host";
+pub const KEY_PORT: &str = "port";
+
+/// The temporary secret as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemporarySecret {
+    pub name: String,
+    pub arn: String,
+}
+
+/// `xtask/<stack>/copy-source-<utc>`: under the tool's prefix, so a person listing secrets sees
+/// who made it.
+pub fn secret_name(stack: &str, stamp: &str) -> String {
+    format!("xtask/{stack}/copy-source-{stamp}")
+}
+
+/// Only the execution role may read it, and only its value.
+pub fn resource_policy(execution_role_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CopyVectorsTaskReadsTheSourceConnection",
+            "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        }],
+    })
+    .to_string()
+}
+
+/// Names tried after `name` when it is taken (a copy left running, or one started in the same
+/// second): `<name>-2` and on.
+const NAME_ATTEMPTS: u32 = 5;
+
+/// Creates the secret, then its policy. A secret whose policy could not be set is deleted again
+/// before the error is returned.
+pub async fn create(
+    sm: &Client,
+    name: &str,
+    source: &SourceConnection,
+    execution_role_arn: &str,
+    tags: &[(String, String)],
+) -> Result<TemporarySecret, CopyError> {
+    let value = serde_json::json!({
+        KEY_USERNAME: source.username,
+        KEY_PASSWORD: source.password.expose(),
+        KEY_HOST: source.host,
+        KEY_PORT: source.port,
+    })
+    .to_string();
+    let mut attempt = 1;
+    let secret = loop {
+        let candidate = if attempt == 1 {
+            name.to_owned()
+        } else {
+            format!("{name}-{attempt}")
+        };
+        let created = sm
+            .create_secret()
+            .name(&candidate)
+            .description(
+                "Temporary: the restored cluster's connection for `cargo xtask copy-vectors`; \
+                 deleted when the copy task stops",
+            )
+            .secret_string(&value)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await;
+        match created {
+            Ok(out) => {
+                break TemporarySecret {
+                    arn: out.arn().unwrap_or(&candidate).to_owned(),
+                    name: candidate,
+                };
+            }
+            Err(e)
+                if attempt < NAME_ATTEMPTS
+                    && matches!(
+                        e.as_service_error(),
+                        Some(CreateSecretError::ResourceExistsException(_))
+                    ) =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(CopyError::aws("CreateSecret", &e)),
+        }
+    };
+    let policy = sm
+        .put_resource_policy()
+        .secret_id(&secret.arn)
+        .resource_policy(resource_policy(execution_role_arn))
+        .block_public_policy(true)
+        .send()
+        .await;
+    if let Err(e) = policy {
+        let error = CopyError::aws("PutResourcePolicy", &e);
+        // The caller never saw the secret: it is this function's to remove.
+        if let Err(problem) = delete(sm, &secret).await {
+            return Err(CopyError::Aws {
+                operation: "PutResourcePolicy",
+                message: format!("{error}; and then {problem}"),
+            });
+        }
+        return Err(error);
+    }
+    Ok(secret)
+}
+
+/// Deletes at once (no recovery window): the value is a copy of the recorded credentials.
+pub async fn delete(sm: &Client, secret: &TemporarySecret) -> Result<(), String> {
+    sm.delete_secret()
+        .secret_id(&secret.arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "deleting the temporary secret {} failed ({}): delete it with \
+                 `aws secretsmanager delete-secret --secret-id {} --force-delete-without-recovery`",
+                secret.name,
+                aws_message(&e),
+                secret.arn
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_and_policy() {
+        assert_eq!(
+            secret_name("BedrockChatStack", "20261122T101500Z"),
+            "xtask/BedrockChatStack/copy-source-20261122T101500Z"
+        );
+        let policy: serde_json::Value =
+            serde_json::from_str(&resource_policy("arn:aws:iam::1:role/exec")).unwrap();
+        let statement = &policy["Statement"][0];
+        assert_eq!(statement["Principal"]["AWS"], "arn:aws:iam::1:role/exec");
+        assert_eq!(statement["Action"], "secretsmanager:GetSecretValue");
+    }
+}
