@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 pub use crate::journal_read::{
-    BotState, JournalState, JournalSummary, TaskArn, find_latest, read, summarize,
+    BotState, JournalState, JournalSummary, TaskArn, find_latest, find_unfinished_elsewhere, read,
+    summarize,
 };
 use crate::report::Outcome;
 use crate::target::MigrationTarget;

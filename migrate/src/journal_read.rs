@@ -313,10 +313,44 @@ pub fn find_latest(
     stack: &str,
     fingerprint: &str,
 ) -> Result<Option<JournalSummary>, JournalError> {
+    for path in journals_newest_first(state_dir, stack)? {
+        match header_fingerprint(&path) {
+            Ok(found) if found == fingerprint => return summarize(&path).map(Some),
+            Ok(_) | Err(JournalError::NoHeader { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// The newest unfinished journal of `stack` written for a target other than `fingerprint`: a
+/// run whose tasks may still be running, which a new run for this target would not see (its
+/// `startedBy` differs), so `--resume` must not quietly start one.
+pub fn find_unfinished_elsewhere(
+    state_dir: &Path,
+    stack: &str,
+    fingerprint: &str,
+) -> Result<Option<JournalSummary>, JournalError> {
+    for path in journals_newest_first(state_dir, stack)? {
+        match header_fingerprint(&path) {
+            Ok(found) if found != fingerprint => {
+                let summary = summarize(&path)?;
+                if !summary.finished {
+                    return Ok(Some(summary));
+                }
+            }
+            Ok(_) | Err(JournalError::NoHeader { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+fn journals_newest_first(state_dir: &Path, stack: &str) -> Result<Vec<PathBuf>, JournalError> {
     let dir = crate::journal::stack_dir(state_dir, stack);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_err(&dir)(e)),
     };
     let mut journals: Vec<PathBuf> = entries
@@ -329,14 +363,8 @@ pub fn find_latest(
         .collect();
     // UTC timestamps in the names sort chronologically; `_NNN` (same second) sorts after `.jsonl`.
     journals.sort();
-    for path in journals.into_iter().rev() {
-        match header_fingerprint(&path) {
-            Ok(found) if found == fingerprint => return summarize(&path).map(Some),
-            Ok(_) | Err(JournalError::NoHeader { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(None)
+    journals.reverse();
+    Ok(journals)
 }
 
 #[cfg(test)]

@@ -194,6 +194,27 @@ fn reopen_refuses_another_targets_journal() {
 }
 
 #[test]
+fn an_unfinished_journal_of_another_target_is_found_and_a_finished_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mine, theirs) = (target("T"), target("Other"));
+    Journal::create(dir.path(), "S", &mine, "r1").unwrap();
+    let elsewhere = |t: &MigrationTarget| {
+        find_unfinished_elsewhere(dir.path(), "S", &t.fingerprint())
+            .unwrap()
+            .map(|s| s.path)
+    };
+    assert_eq!(elsewhere(&mine), None, "its own journal is not elsewhere");
+    let other = Journal::create(dir.path(), "S", &theirs, "r2").unwrap();
+    assert_eq!(elsewhere(&mine).as_deref(), Some(other.path()));
+    other.finish().unwrap();
+    assert_eq!(
+        elsewhere(&mine),
+        None,
+        "a finished run has no task left to see"
+    );
+}
+
+#[test]
 fn find_latest_picks_the_newest_of_the_same_target() {
     let dir = tempfile::tempdir().unwrap();
     assert!(find_latest(dir.path(), "S", "x").unwrap().is_none());

@@ -19,6 +19,15 @@ use crate::scratch::Scratch;
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
+/// The password every emulator started here generates for `GenerateSecretString` (the fixture's
+/// database secret), instead of a random one: known, so `cargo xtask test` can scan all the suite
+/// printed or wrote for it. It fits the fixture's spec (30 characters, none of its excluded ones,
+/// each character class present; `tests/emulator/patches/secrets.py` refuses one that does not),
+/// and its punctuation is JSON- and URL-safe, so an escaped copy is the same bytes.
+pub const SENTINEL_PASSWORD: &str = "XtaskSentinel-7Qv2Lw9Zp4Kd_Rm8";
+/// How the launcher is told the sentinel (read by `tests/emulator/patches/secrets.py`).
+const SENTINEL_ENV: &str = "EMULATOR_SENTINEL_PASSWORD";
+
 pub struct Emulator {
     port: u16,
     child: Child,
@@ -55,6 +64,8 @@ impl Emulator {
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("emulator log"))
             .envs(Self::isolation_env(home.path()))
+            // Only the launcher gets it: `env()` (what the tools under test see) must not.
+            .env(SENTINEL_ENV, SENTINEL_PASSWORD)
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")
             .spawn()

@@ -1,7 +1,15 @@
 //! Where a harness object keeps its files: a temporary directory removed on drop (tests), or a
 //! given directory that stays (the demo keeps everything under `target/demo/`).
+//!
+//! Under `cargo xtask test` (`XTASK_KEEP_SCRATCH` set) temporary directories are kept too: the
+//! run scans every file the suite wrote for the emulator's sentinel password after the tests, so
+//! nothing may vanish before it is read. They live in the run's `TMPDIR`, which the next run
+//! removes.
 
 use std::path::{Path, PathBuf};
+
+/// Set (to anything but empty or `0`) by `cargo xtask test`: keep temporary directories.
+pub const KEEP_ENV: &str = "XTASK_KEEP_SCRATCH";
 
 pub enum Scratch {
     Temp(tempfile::TempDir),
@@ -9,13 +17,18 @@ pub enum Scratch {
 }
 
 impl Scratch {
+    /// A new directory in the temporary directory (`TMPDIR`), removed on drop unless
+    /// [`KEEP_ENV`] says to keep it.
     pub fn temp(prefix: &str) -> Scratch {
-        Scratch::Temp(
-            tempfile::Builder::new()
-                .prefix(prefix)
-                .tempdir()
-                .expect("temp dir"),
-        )
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("temp dir");
+        if keep_requested() {
+            Scratch::Kept(dir.keep())
+        } else {
+            Scratch::Temp(dir)
+        }
     }
 
     /// `dir`, created (empty or not).
@@ -30,4 +43,8 @@ impl Scratch {
             Scratch::Kept(p) => p,
         }
     }
+}
+
+fn keep_requested() -> bool {
+    std::env::var_os(KEEP_ENV).is_some_and(|v| !v.is_empty() && v != "0")
 }

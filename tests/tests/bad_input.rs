@@ -8,6 +8,11 @@ use tests::seed::SeedPlan;
 use tests::xtask::{binary, printed};
 use tests::{STACK, task_runner};
 
+#[path = "bad_input/given.rs"]
+mod given;
+
+use given::{FOREIGN_STATE, Given, TAKEN_STATE, given, state_files};
+
 /// One wrong input: the arguments, what to change in the environment, the exit code and a piece
 /// of the message the user must see.
 struct Case {
@@ -15,6 +20,8 @@ struct Case {
     args: &'static [&'static str],
     /// Extra variables; a value of `None` removes the variable.
     env: &'static [(&'static str, Option<&'static str>)],
+    /// What is on disk before the run (and must be exactly so after it).
+    given: Given,
     exit: i32,
     message: &'static str,
 }
@@ -26,6 +33,7 @@ const CASES: &[Case] = &[
         name: "stack not found (outputs)",
         args: &["outputs", "--stack", "NoSuchStack"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "stack NoSuchStack not found",
     },
@@ -33,6 +41,7 @@ const CASES: &[Case] = &[
         name: "stack not found (migrate)",
         args: &["migrate", "--stack", "NoSuchStack", "--yes"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "stack NoSuchStack not found",
     },
@@ -40,6 +49,7 @@ const CASES: &[Case] = &[
         name: "wrong region",
         args: &["outputs", "--region", "eu-west-3"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "stack BedrockChatStack not found",
     },
@@ -47,6 +57,7 @@ const CASES: &[Case] = &[
         name: "app dir without cdk.json",
         args: &["check", "--app-dir", "/"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "has no cdk.json: pass the CDK app directory",
     },
@@ -54,6 +65,7 @@ const CASES: &[Case] = &[
         name: "app dir without cdk.json (deploy)",
         args: &["deploy", "--app-dir", "/", "--on-replace", "both"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "has no cdk.json: pass the CDK app directory",
     },
@@ -61,6 +73,7 @@ const CASES: &[Case] = &[
         name: "npx missing",
         args: &["check"],
         env: &[("PATH", Some("/nonexistent"))],
+        given: Given::Nothing,
         exit: 1,
         message: "npx not found on PATH: install Node.js",
     },
@@ -68,6 +81,7 @@ const CASES: &[Case] = &[
         name: "a CDK synth error",
         args: &["check", "--", "-c", "release=v9"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "unknown release 'v9'",
     },
@@ -75,6 +89,7 @@ const CASES: &[Case] = &[
         name: "no credentials",
         args: &["outputs"],
         env: &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+        given: Given::Nothing,
         exit: 1,
         message: "no AWS credentials",
     },
@@ -82,6 +97,7 @@ const CASES: &[Case] = &[
         name: "the table missing",
         args: &["migrate", "--table", "no-such-table", "--yes"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "table no-such-table not found",
     },
@@ -89,6 +105,7 @@ const CASES: &[Case] = &[
         name: "the task definition missing",
         args: &["migrate", "--task-definition", "no-such-family", "--yes"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "task definition no-such-family not found",
     },
@@ -96,6 +113,7 @@ const CASES: &[Case] = &[
         name: "a task definition without the container",
         args: &["migrate", "--container", "Embedder", "--yes"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "has no container named Embedder",
     },
@@ -103,6 +121,7 @@ const CASES: &[Case] = &[
         name: "--describe-file that is not JSON",
         args: &["check", "--describe-file", "not-json.txt"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "not-json.txt",
     },
@@ -110,6 +129,7 @@ const CASES: &[Case] = &[
         name: "--describe-file that is not a change set",
         args: &["check", "--describe-file", "package.json"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "not `aws cloudformation describe-change-set` output",
     },
@@ -117,6 +137,7 @@ const CASES: &[Case] = &[
         name: "--template-diff with a non-template",
         args: &["check", "--template-diff", "package.json", "cdk.json"],
         env: &[],
+        given: Given::Nothing,
         exit: 1,
         message: "not a CloudFormation template",
     },
@@ -124,13 +145,44 @@ const CASES: &[Case] = &[
         name: "a prompt needed with no terminal",
         args: &["deploy", "--", "-c", V1, "--no-previous-parameters"],
         env: &[],
+        given: Given::Nothing,
         exit: 3,
         message: "pass --on-replace snapshot|credentials|both|proceed|abort",
+    },
+    Case {
+        name: "a journal of another stack and target (--resume)",
+        args: &["migrate", "--resume", "--yes", "--state-dir", FOREIGN_STATE],
+        env: &[],
+        given: Given::ForeignJournal,
+        // Not resumed, not written to, and no new run either: that run's tasks may still be
+        // running, and a new run (another `startedBy`) would give their bots a second task.
+        exit: 1,
+        message: "belongs to another migration target (1 bots launched or launching)",
+    },
+    Case {
+        name: "a credential file path that already exists",
+        args: &[
+            "deploy",
+            "--state-dir",
+            TAKEN_STATE,
+            "--on-replace",
+            "credentials",
+            "--yes",
+            "--",
+            "-c",
+            V1,
+            "--no-previous-parameters",
+        ],
+        env: &[],
+        given: Given::CredentialFilesTaken,
+        exit: 1,
+        message: "already exists: a record is never overwritten",
     },
     Case {
         name: "a launch confirmation needed with no terminal",
         args: &["migrate"],
         env: &[],
+        given: Given::Nothing,
         exit: 2,
         message: "pass --yes to launch",
     },
@@ -147,6 +199,7 @@ async fn every_bad_input_gets_a_clear_message_a_non_zero_exit_and_nothing_done()
     std::fs::write(env.app.dir().join("not-json.txt"), "this is not JSON").unwrap();
     let mut wrong = Vec::new();
     for case in CASES {
+        let before = given(case.given, env.app.dir());
         let mut command = env.emulator.command(binary());
         command
             .args(case.args)
@@ -168,6 +221,20 @@ async fn every_bad_input_gets_a_clear_message_a_non_zero_exit_and_nothing_done()
                 case.exit,
                 case.message,
                 printed(&run)
+            ));
+        }
+        let after = state_files(case.given, env.app.dir());
+        if after != before {
+            wrong.push(format!(
+                "{}: the state directory changed: {} file(s) before, {} after; changed or new: {:?}",
+                case.name,
+                before.len(),
+                after.len(),
+                after
+                    .iter()
+                    .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+                    .map(|(path, _)| path)
+                    .collect::<Vec<_>>()
             ));
         }
     }

@@ -22,6 +22,7 @@ use runs::*;
 use serde_json::{Value, json};
 use support::*;
 use tests::deployed::deployed_with_bots;
+use tests::scratch::Scratch;
 use tests::seed::SeedPlan;
 use tests::task_runner;
 use tests::xtask::{self, printed};
@@ -37,7 +38,7 @@ const PLAN: SeedPlan = SeedPlan {
 #[tokio::test(flavor = "multi_thread")]
 async fn seeded_runs_with_failing_calls_embed_every_bot_exactly_once() {
     let (env, bots) = deployed_with_bots(PLAN).await;
-    let work = tempfile::tempdir().unwrap();
+    let work = Scratch::temp("faults-");
     let mut resumed = 0;
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
     for run in 0..fault_runs() {
@@ -80,7 +81,7 @@ async fn seeded_runs_with_failing_calls_embed_every_bot_exactly_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_launch_then_resume_embeds_every_bot_once_despite_a_torn_journal_line() {
     let (env, bots) = deployed_with_bots(PLAN).await;
-    let work = tempfile::tempdir().unwrap();
+    let work = Scratch::temp("faults-");
     let mut rng = Rng::new(7);
     for round in 0..fault_runs().div_ceil(5) + 1 {
         if round > 0 {
@@ -140,7 +141,7 @@ async fn sigkill_mid_launch_then_resume_embeds_every_bot_once_despite_a_torn_jou
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_leaves_nothing_unrecorded_and_resume_knows_where_it_stands() {
     let (env, bots) = deployed_with_bots(PLAN).await;
-    let work = tempfile::tempdir().unwrap();
+    let work = Scratch::temp("faults-");
 
     // Once: no new launches, every running task tracked to its end, exit 130.
     let before = task_ids(&env);
@@ -236,7 +237,7 @@ async fn operations_failing_from_the_nth_call_on() {
         ..SeedPlan::default()
     };
     let (env, bots) = deployed_with_bots(plan).await;
-    let work = tempfile::tempdir().unwrap();
+    let work = Scratch::temp("faults-");
     task_runner::configure(&env.emulator, 0.2, 0.0, 3);
 
     // A scan page, DescribeTasks and GetItem answers held past any patience: each attempt times

@@ -13,6 +13,7 @@ use tests::{
     Emulator, FixtureApp, STACK,
     deployed::{FAST, deployed_with_bots},
     output,
+    scratch::Scratch,
     seed::{SeedPlan, SeededBot},
     task_runner,
     xtask::{self, printed},
@@ -319,7 +320,7 @@ async fn missing_or_ambiguous_outputs_are_clear_errors_and_launch_nothing() {
         ("EmbeddingClusterNameFFFF0000", "cluster-b"),
     ]);
     stack_with_outputs(&cfn, "TwoClusters", &two).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::temp("migrate-");
 
     let missing = xtask::run(
         &emulator,

@@ -219,6 +219,7 @@ fn choose_resume(
     let latest = journal::find_latest(&args.state_dir, &args.stack, &target.fingerprint())?;
     let Some(state) = latest else {
         if args.resume {
+            refuse_resume_of_another_target(args, target)?;
             eprintln!(
                 "no journal for this target under {}: starting a new run",
                 args.state_dir.display()
@@ -254,6 +255,25 @@ fn choose_resume(
         eprintln!("resuming {what} (the default; --fresh starts a new run)");
     }
     Ok(Resume::Journal(state.path))
+}
+
+/// `--resume` asked for a journal and there is none for this target, but an unfinished one of
+/// another target (a flag given then and not now, or spelled otherwise): a new run would not see
+/// that run's tasks, so every bot still running there would get a second one.
+fn refuse_resume_of_another_target(args: &Migrate, target: &MigrationTarget) -> anyhow::Result<()> {
+    let Some(other) =
+        journal::find_unfinished_elsewhere(&args.state_dir, &args.stack, &target.fingerprint())?
+    else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "--resume: no journal for this target, but the unfinished journal {} belongs to another \
+         migration target ({} bots launched or launching); run `cargo xtask migrate --resume` with \
+         the flags that run was given (--table, --cluster, --task-definition, --subnets, \
+         --security-groups), or --fresh to start a new run (its tasks would not see that run's)",
+        other.path.display(),
+        other.launched
+    )
 }
 
 async fn watch_ctrl_c(interrupt: Interrupt, multi: MultiProgress) {

@@ -2,6 +2,8 @@
 `AWS::SecretsManager::SecretTargetAttachment`, which stock moto's CloudFormation skips."""
 
 import json
+import os
+import string
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -11,7 +13,65 @@ from moto.secretsmanager.models import secretsmanager_backends
 from . import admin
 
 
+# Set by the test harness (`tests/src/emulator.rs`): every generated password is this one value,
+# so that `cargo xtask test` can scan everything the suite printed or wrote for it. AWS generates
+# a random one; a known value is what makes "the password leaked nowhere" checkable.
+SENTINEL_ENV = "EMULATOR_SENTINEL_PASSWORD"
+
+
+def _sentinel_misfits(password: str, spec: dict) -> list[str]:
+    """Why `password` is not one this spec could have generated (empty when it is). The messages
+    never quote the password: they end up in the emulator's log, which the suite's scan reads."""
+    misfits = []
+    length = int(spec.get("PasswordLength", 32))
+    if len(password) != length:
+        misfits.append(f"it has {len(password)} characters, PasswordLength is {length}")
+    excluded = sorted(set(password) & set(spec.get("ExcludeCharacters", "")))
+    if excluded:
+        misfits.append(f"it has {len(excluded)} character(s) listed in ExcludeCharacters")
+    require_each = bool(spec.get("RequireEachIncludedType", True))
+    classes = [
+        ("ExcludeLowercase", "lowercase letter", string.ascii_lowercase),
+        ("ExcludeUppercase", "uppercase letter", string.ascii_uppercase),
+        ("ExcludeNumbers", "digit", string.digits),
+        ("ExcludePunctuation", "punctuation character", string.punctuation),
+    ]
+    allowed = " " if spec.get("IncludeSpace") else ""
+    for flag, name, characters in classes:
+        present = any(c in characters for c in password)
+        if bool(spec.get(flag, False)):
+            if present:
+                misfits.append(f"{flag} is set but it has a {name}")
+        else:
+            allowed += characters
+            if require_each and not present:
+                misfits.append(f"RequireEachIncludedType is set but it has no {name}")
+    if any(c not in allowed for c in password):
+        misfits.append("it has characters the spec never generates")
+    return misfits
+
+
 def _generate(spec: dict, backend: Any) -> str:
+    password = _sentinel_or_random(spec, backend)
+    template = spec.get("SecretStringTemplate")
+    if template is None:
+        return password
+    document = json.loads(template)
+    document[spec["GenerateStringKey"]] = password
+    return json.dumps(document)
+
+
+def _sentinel_or_random(spec: dict, backend: Any) -> str:
+    sentinel = os.environ.get(SENTINEL_ENV)
+    if sentinel:
+        misfits = _sentinel_misfits(sentinel, spec)
+        if misfits:
+            # Loud: a sentinel that no real deploy could produce would make the stack differ from
+            # AWS's in more than the password's value.
+            raise ValueError(
+                f"{SENTINEL_ENV} does not fit this GenerateSecretString: " + "; ".join(misfits)
+            )
+        return sentinel
     password = backend.get_random_password(
         password_length=int(spec.get("PasswordLength", 32)),
         exclude_characters=spec.get("ExcludeCharacters", ""),
@@ -22,13 +82,7 @@ def _generate(spec: dict, backend: Any) -> str:
         include_space=bool(spec.get("IncludeSpace", False)),
         require_each_included_type=bool(spec.get("RequireEachIncludedType", True)),
     )
-    password = json.loads(password)["RandomPassword"]
-    template = spec.get("SecretStringTemplate")
-    if template is None:
-        return password
-    document = json.loads(template)
-    document[spec["GenerateStringKey"]] = password
-    return json.dumps(document)
+    return json.loads(password)["RandomPassword"]
 
 
 class CfnSecret(CloudFormationModel):

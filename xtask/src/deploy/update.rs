@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cdk_hook::CdkOutput;
 use cdk_hook::execute::{self, ExecuteRequest};
 use cdk_hook::stack::{StackSettled, StackWatcher};
+use cdk_hook::{CdkHookError, CdkOutput};
 use console::style;
 
 use super::{ReviewedChangeSet, cdk_args};
@@ -20,7 +20,7 @@ pub(super) async fn execute(
     let ReviewedChangeSet {
         stack_name,
         change_set_id,
-        ..
+        plan,
     } = reviewed;
     execute::ensure_executable(cfn, stack_name, change_set_id).await?;
     let with_cli = match args.execute_with {
@@ -76,6 +76,20 @@ pub(super) async fn execute(
             "executing change set {change_set_id}: nothing was executed"
         ));
     }
+    // A CLI killed by a signal (OOM killer, a CI timeout, `kill -9`) after the update started:
+    // whatever killed it may be taking this process down too, and CloudFormation goes on either
+    // way. Say where the stack stands and how to finish, and stop: no migration on a stack whose
+    // update nobody saw end.
+    if let Err(CdkHookError::CdkFailed { code: None, .. }) = &executed {
+        let (status, _) = cdk_hook::stack::stack_status(cfn, stack_name).await?;
+        return Err(CliDied {
+            stack: stack_name.clone(),
+            change_set: change_set_id.clone(),
+            status,
+            migration_needed: plan.migration_needed,
+        }
+        .into());
+    }
     // A CLI that failed after starting the update: follow the stack so the failing resources
     // are shown.
     let show_events = !with_cli;
@@ -119,6 +133,53 @@ pub(super) async fn execute(
     );
     Ok(settled)
 }
+
+/// The CDK CLI died by a signal while executing: no one follows the update any more.
+#[derive(Debug)]
+pub(super) struct CliDied {
+    stack: String,
+    change_set: String,
+    /// The stack's status right after the CLI died.
+    status: String,
+    migration_needed: bool,
+}
+
+impl std::fmt::Display for CliDied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            stack,
+            change_set,
+            status,
+            migration_needed,
+        } = self;
+        write!(
+            f,
+            "the CDK CLI died (killed by a signal) while executing change set {change_set}; \
+             stack {stack} is {status}. "
+        )?;
+        if status.ends_with("_IN_PROGRESS") {
+            write!(
+                f,
+                "CloudFormation goes on with the update without the CLI: follow it with \
+                 `aws cloudformation describe-stack-events --stack-name {stack}` (or the \
+                 CloudFormation console) until the stack is UPDATE_COMPLETE or rolled back. "
+            )?;
+        } else if !matches!(status.as_str(), "UPDATE_COMPLETE" | "CREATE_COMPLETE") {
+            write!(f, "The update did not complete. ")?;
+        }
+        if *migration_needed {
+            write!(
+                f,
+                "No migration was started: once the stack is UPDATE_COMPLETE, re-embed every bot \
+                 with `cargo xtask migrate --stack {stack}`"
+            )
+        } else {
+            write!(f, "No migration was started (none is needed)")
+        }
+    }
+}
+
+impl std::error::Error for CliDied {}
 
 /// Ctrl-C while the update runs: CloudFormation goes on with it; only the watching stops.
 #[derive(Debug)]
