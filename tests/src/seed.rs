@@ -61,17 +61,75 @@ fn knowledge(i: usize, empty: bool) -> AttributeValue {
     AttributeValue::M(map)
 }
 
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A bot's system prompt, 600 to 1,400 characters: Bedrock Chat stores it in the item, and it is
+/// what makes a real bot item 1-2 KB (the size a scan page is measured in).
+fn instruction(title: &str) -> String {
+    let sentence = "Answer from the documents in your knowledge first, cite the page you used, \
+                    and say plainly when they do not cover the question. ";
+    let repeats = 4 + title.len() % 6;
+    format!(
+        "You are {title}, an assistant for the support team. {}",
+        sentence.repeat(repeats)
+    )
+}
+
+fn quick_starter(title: &str, example: &str) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("title".into(), s(title)),
+        ("example".into(), s(example)),
+    ]))
+}
+
+/// The attributes Bedrock Chat writes on a bot item (backend `custom_bot.py`) besides the ones
+/// the migration reads, so that items, pages and scans have the real sizes.
 fn bot_item(
     pk: &str,
     sk: &str,
     title: &str,
     knowledge: AttributeValue,
 ) -> HashMap<String, AttributeValue> {
+    let generation = HashMap::from([
+        ("max_tokens".into(), n(2000)),
+        ("top_k".into(), n(250)),
+        ("top_p".into(), n(0.999)),
+        ("temperature".into(), n(0.6)),
+        (
+            "stop_sequences".into(),
+            list(&["Human: ".into(), "Assistant: ".into()]),
+        ),
+    ]);
     HashMap::from([
         ("PK".into(), s(pk)),
         ("SK".into(), s(sk)),
         ("Title".into(), s(title)),
+        (
+            "Description".into(),
+            s(format!(
+                "{title}: answers questions about the product from its manuals and FAQ."
+            )),
+        ),
+        ("Instruction".into(), s(instruction(title))),
+        ("CreateTime".into(), n(1_726_000_000_000u64)),
+        ("LastBotUsed".into(), n(1_730_000_000_000u64)),
+        ("IsPinned".into(), AttributeValue::Bool(false)),
         ("Knowledge".into(), knowledge),
+        ("GenerationParams".into(), AttributeValue::M(generation)),
+        (
+            "SearchParams".into(),
+            AttributeValue::M(HashMap::from([("max_results".into(), n(20))])),
+        ),
+        (
+            "ConversationQuickStarters".into(),
+            AttributeValue::L(vec![
+                quick_starter("Reset a password", "How do I reset a user's password?"),
+                quick_starter("Billing", "Why was I charged twice this month?"),
+            ]),
+        ),
+        ("DisplayRetrievedChunks".into(), AttributeValue::Bool(true)),
         ("SyncStatus".into(), s("SUCCEEDED")),
         ("SyncStatusReason".into(), s("")),
         ("LastExecId".into(), s("before-the-migration")),
