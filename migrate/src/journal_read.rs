@@ -313,14 +313,7 @@ pub fn find_latest(
     stack: &str,
     fingerprint: &str,
 ) -> Result<Option<JournalSummary>, JournalError> {
-    for path in journals_newest_first(state_dir, stack)? {
-        match header_fingerprint(&path) {
-            Ok(found) if found == fingerprint => return summarize(&path).map(Some),
-            Ok(_) | Err(JournalError::NoHeader { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(None)
+    newest(state_dir, stack, |found| found == fingerprint, |_| true)
 }
 
 /// The newest unfinished journal of `stack` written for a target other than `fingerprint`: a
@@ -331,11 +324,26 @@ pub fn find_unfinished_elsewhere(
     stack: &str,
     fingerprint: &str,
 ) -> Result<Option<JournalSummary>, JournalError> {
+    newest(
+        state_dir,
+        stack,
+        |found| found != fingerprint,
+        |s| !s.finished,
+    )
+}
+
+/// The newest journal whose header's fingerprint passes `header` and whose summary passes `keep`.
+fn newest(
+    state_dir: &Path,
+    stack: &str,
+    header: impl Fn(&str) -> bool,
+    keep: impl Fn(&JournalSummary) -> bool,
+) -> Result<Option<JournalSummary>, JournalError> {
     for path in journals_newest_first(state_dir, stack)? {
         match header_fingerprint(&path) {
-            Ok(found) if found != fingerprint => {
+            Ok(found) if header(&found) => {
                 let summary = summarize(&path)?;
-                if !summary.finished {
+                if keep(&summary) {
                     return Ok(Some(summary));
                 }
             }

@@ -10,14 +10,15 @@ fn rate(figures: &Figures) -> String {
         .map_or("-".into(), |r| format!("{r:.1}"))
 }
 
-/// The baseline's wall time for the ratios: projected to every bot when it was stopped early.
-fn baseline_secs(baseline: &Figures) -> f64 {
-    baseline.projected_wall_secs.unwrap_or(baseline.wall_secs)
+/// A run's wall time for the ratios: projected to every bot when it was stopped early (the
+/// baseline), so that a partial run is not compared by the part it ran.
+fn ratio_secs(figures: &Figures) -> f64 {
+    figures.projected_wall_secs.unwrap_or(figures.wall_secs)
 }
 
 /// The launch runs and the scan runs as printed.
 pub fn render(runs: &[Figures], scans: &[Value], limit_secs: f64, bots: usize) -> String {
-    let baseline = runs.first().map(baseline_secs);
+    let baseline = runs.first().map(ratio_secs);
     let mut out = format!(
         "{bots} bots; physical limit {limit_secs:.0} s (bots to embed / {LIMIT_PER_SEC} RunTask/s)\n"
     );
@@ -49,8 +50,8 @@ pub fn render(runs: &[Figures], scans: &[Value], limit_secs: f64, bots: usize) -
             f.tasks_for_bots_with_nothing_to_embed,
             f.peak_rss_mb,
             f.emulator_cpu_percent,
-            baseline.map_or("-".into(), |b| format!("{:.2}x", b / f.wall_secs)),
-            f.wall_secs / limit_secs,
+            baseline.map_or("-".into(), |b| format!("{:.2}x", b / ratio_secs(f))),
+            ratio_secs(f) / limit_secs,
         );
     }
     for s in scans {
@@ -83,13 +84,13 @@ pub fn report(
     knobs: &Value,
     bots: usize,
 ) -> Value {
-    let baseline = runs.first().map(baseline_secs);
+    let baseline = runs.first().map(ratio_secs);
     let runs: Vec<Value> = runs
         .iter()
         .map(|f| {
             let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-            v["ratio_to_baseline"] = json!(baseline.map(|b| b / f.wall_secs));
-            v["ratio_to_physical_limit"] = json!(f.wall_secs / limit_secs);
+            v["ratio_to_baseline"] = json!(baseline.map(|b| b / ratio_secs(f)));
+            v["ratio_to_physical_limit"] = json!(ratio_secs(f) / limit_secs);
             v["rate_share_of_limit"] =
                 json!(f.launches_per_sec_sustained.map(|r| r / LIMIT_PER_SEC));
             v

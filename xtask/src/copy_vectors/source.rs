@@ -4,11 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
-use cdk_hook::restore::{PURPOSE_RESTORE, PURPOSE_TAG_KEY, TemporaryCluster, list_temporary};
-use cdk_hook::safeguard::{
-    ProtectedCluster, ReplacementRecord, SecretValue, TOOL_TAG_KEY, TOOL_TAG_VALUE,
-};
+use cdk_hook::restore::{self, RestoreError, TemporaryCluster, list_temporary};
+use cdk_hook::safeguard::{ProtectedCluster, SecretValue};
 use migrate::copy::Password;
 
 /// `--from`, which must be one of the tool's restored clusters for this stack, else the only one.
@@ -45,40 +42,20 @@ pub async fn temporary_cluster(
     Ok(cluster)
 }
 
+/// One of the tool's restored clusters of `stack`; any other is refused, naming why.
 async fn named_cluster(
     rds: &aws_sdk_rds::Client,
     stack: &str,
     id: &str,
 ) -> anyhow::Result<TemporaryCluster> {
-    let out = rds
-        .describe_db_clusters()
-        .db_cluster_identifier(id)
-        .send()
-        .await
-        .map_err(|e| match e.as_service_error() {
-            Some(DescribeDBClustersError::DbClusterNotFoundFault(_)) => {
-                anyhow::anyhow!("--from {id}: no such RDS cluster")
-            }
-            _ => anyhow::anyhow!("describing cluster {id}: {}", crate::aws::explain(&e)),
-        })?;
-    let described = out
-        .db_clusters()
-        .first()
-        .with_context(|| format!("--from {id}: no such RDS cluster"))?;
-    let Some(cluster) = TemporaryCluster::from_cluster(described) else {
-        bail!(
-            "refusing to copy from {id}: it does not carry the tags `cargo xtask restore` puts on \
-             the clusters it restores ({TOOL_TAG_KEY}={TOOL_TAG_VALUE}, \
-             {PURPOSE_TAG_KEY}={PURPOSE_RESTORE}); `cargo xtask restore --list` shows those"
-        );
-    };
-    if cluster.stack != stack {
-        bail!(
-            "refusing to copy from {id}: it was restored for stack {}, not {stack}",
-            cluster.stack
-        );
+    match restore::temporary_cluster(rds, stack, id).await {
+        Ok(cluster) => Ok(cluster),
+        Err(RestoreError::NotTemporary { cluster, reason }) => bail!(
+            "refusing to copy from {cluster}: {reason}; `cargo xtask restore --list` shows the \
+             clusters `cargo xtask restore` made"
+        ),
+        Err(e) => Err(e).with_context(|| format!("--from {id}")),
     }
-    Ok(cluster)
 }
 
 fn describe(c: &TemporaryCluster) -> String {
@@ -101,11 +78,14 @@ pub fn credentials_file(
     if let Some(path) = flag {
         return Ok(path.to_owned());
     }
-    let record_path = newest_record(state_dir, stack)?;
-    let text = std::fs::read_to_string(&record_path)
-        .with_context(|| format!("reading {}", record_path.display()))?;
-    let record: ReplacementRecord = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a replacement record", record_path.display()))?;
+    let stack_dir = migrate::journal::stack_dir(state_dir, stack);
+    let record_path = restore::newest_record(&stack_dir)?.with_context(|| {
+        format!(
+            "no replacement record (replacement-*.json) in {}; pass --credentials FILE",
+            stack_dir.display()
+        )
+    })?;
+    let record = restore::read_record(&record_path)?;
     let recorded: Vec<&ProtectedCluster> = record
         .clusters
         .iter()
@@ -137,32 +117,6 @@ pub fn credentials_file(
         .credentials_file
         .clone()
         .expect("filtered on credentials_file"))
-}
-
-fn newest_record(state_dir: &Path, stack: &str) -> anyhow::Result<PathBuf> {
-    let dir = state_dir.join(stack);
-    let entries = std::fs::read_dir(&dir).with_context(|| {
-        format!(
-            "no replacement record: {} cannot be read (pass --credentials FILE or --state-dir)",
-            dir.display()
-        )
-    })?;
-    // The names carry a sortable UTC stamp: the greatest name is the newest record.
-    let newest = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with("replacement-") && n.ends_with(".json"))
-        })
-        .map(|e| e.path())
-        .max();
-    newest.with_context(|| {
-        format!(
-            "no replacement record (replacement-*.json) in {}; pass --credentials FILE",
-            dir.display()
-        )
-    })
 }
 
 /// The replaced cluster's login from a credential file (`{"secret": {"username", "password",
