@@ -12,6 +12,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::config::retry::RetryConfig;
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::run_task::RunTaskOutput;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, ContainerOverride, LaunchType, NetworkConfiguration,
     TaskOverride,
@@ -125,28 +126,33 @@ pub async fn attempt_launch(
         .send()
         .await;
     match answer {
-        Ok(out) => {
-            if let Some(arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
-                return Ok(arn.to_owned());
-            }
-            let failures: Vec<String> = out
-                .failures()
-                .iter()
-                .map(|f| match (f.reason(), f.detail()) {
-                    (Some(r), Some(d)) => format!("{r}: {d}"),
-                    (Some(r), None) => r.to_owned(),
-                    (None, Some(d)) => d.to_owned(),
-                    (None, None) => "unspecified failure".to_owned(),
-                })
-                .collect();
-            Err(AttemptError::Retryable(if failures.is_empty() {
+        Ok(out) => started_task(&out).map_err(|failures| {
+            AttemptError::Retryable(if failures.is_empty() {
                 "RunTask returned neither a task nor a failure".to_owned()
             } else {
                 format!("RunTask failures: {}", failures.join("; "))
-            }))
-        }
+            })
+        }),
         Err(err) => Err(classify(&err)),
     }
+}
+
+/// RunTask's answer: the started task's ARN, or each of its `failures` as "reason: detail"
+/// (a capacity shortage answers 200 with no task, never an error).
+pub(crate) fn started_task(out: &RunTaskOutput) -> Result<String, Vec<String>> {
+    if let Some(arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
+        return Ok(arn.to_owned());
+    }
+    Err(out
+        .failures()
+        .iter()
+        .map(|f| match (f.reason(), f.detail()) {
+            (Some(r), Some(d)) => format!("{r}: {d}"),
+            (Some(r), None) => r.to_owned(),
+            (None, Some(d)) => d.to_owned(),
+            (None, None) => "unspecified failure".to_owned(),
+        })
+        .collect())
 }
 
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(

@@ -15,6 +15,24 @@ pub const FAST: &[(&str, &str)] = &[
     ("XTASK_STACK_POLL_MS", "100"),
 ];
 
+/// The CDK arguments of the update to v1, which replaces the cluster (moto mishandles the
+/// bootstrap version's UsePreviousValue, hence `--no-previous-parameters`).
+pub const V1_CDK_ARGS: &[&str] = &["-c", "release=v1", "--no-previous-parameters"];
+
+/// `COMMAND FLAGS -- CDK`: xtask's arguments, then the CDK CLI's.
+pub fn with_cdk_args<'a>(command: &'a str, flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command];
+    args.extend_from_slice(flags);
+    args.push("--");
+    args.extend_from_slice(cdk);
+    args
+}
+
+/// `COMMAND FLAGS -- <V1_CDK_ARGS>`: a check or deploy of the update to v1.
+pub fn to_v1<'a>(command: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    with_cdk_args(command, flags, V1_CDK_ARGS)
+}
+
 pub struct Deployed {
     pub emulator: Emulator,
     pub app: FixtureApp,

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_rds::types::{DbCluster, DbInstance};
+use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance};
 use serde_json::Value;
 
-use crate::deployed::{Deployed, FAST};
+use crate::deployed::{Deployed, FAST, to_v1};
 use crate::xtask::{self, printed};
 use crate::{STACK, output};
 
@@ -36,17 +36,7 @@ pub async fn replace_with_safeguards(env: &Deployed) -> Replaced {
     let run = xtask::run_with(
         &env.emulator,
         env.app.dir(),
-        &[
-            "deploy",
-            "--on-replace",
-            "both",
-            "--migrate",
-            "never",
-            "--",
-            "-c",
-            "release=v1",
-            "--no-previous-parameters",
-        ],
+        &to_v1("deploy", &["--on-replace", "both", "--migrate", "never"]),
         FAST,
     );
     assert_eq!(run.status.code(), Some(0), "{}", printed(&run));
@@ -118,6 +108,18 @@ pub async fn instance(env: &Deployed, identifier: &str) -> Option<DbInstance> {
         .iter()
         .find(|i| i.db_instance_identifier() == Some(identifier))
         .cloned()
+}
+
+/// The cluster snapshot, or `None` when RDS does not know it.
+pub async fn cluster_snapshot(env: &Deployed, identifier: &str) -> Option<DbClusterSnapshot> {
+    let out = env
+        .rds()
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(identifier)
+        .send()
+        .await
+        .ok()?;
+    out.db_cluster_snapshots().first().cloned()
 }
 
 /// A cluster's tags as (key, value).

@@ -4,18 +4,14 @@
 use serde_json::Value;
 use tests::{
     Emulator, FixtureApp, Release, STACK,
+    deployed::{V1_CDK_ARGS as V1, with_cdk_args},
     xtask::{self, printed},
 };
 
-const V1: &[&str] = &["-c", "release=v1", "--no-previous-parameters"];
 const V0: &[&str] = &["-c", "release=v0", "--no-previous-parameters"];
 
 fn check_args<'a>(flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["check"];
-    args.extend_from_slice(flags);
-    args.push("--");
-    args.extend_from_slice(cdk);
-    args
+    with_cdk_args("check", flags, cdk)
 }
 
 fn plan_of(output: &std::process::Output) -> Value {

@@ -15,7 +15,7 @@ use tests::copy_support::{
 };
 use tests::deployed::{Deployed, FAST};
 use tests::output;
-use tests::restore_support::{all_clusters, restore_env};
+use tests::restore_support::{all_clusters, cluster_snapshot, restore_env};
 use tests::seed::SeededBot;
 use tests::xtask::{self, printed};
 
@@ -93,15 +93,12 @@ async fn cleanup_removes_only_the_temporary_cluster(c: &Copying) {
         vec![c.replaced.new_cluster.clone()],
         "only the stack's cluster is left"
     );
-    let snapshots = c
-        .env
-        .rds()
-        .describe_db_cluster_snapshots()
-        .db_cluster_snapshot_identifier(&c.replaced.snapshot)
-        .send()
-        .await
-        .expect("the recorded snapshot is still there");
-    assert_eq!(snapshots.db_cluster_snapshots().len(), 1);
+    assert!(
+        cluster_snapshot(&c.env, &c.replaced.snapshot)
+            .await
+            .is_some(),
+        "the recorded snapshot is still there"
+    );
 }
 
 async fn refusals_launch_nothing(c: &Copying) {

@@ -6,23 +6,20 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tests::deployed::{Deployed, FAST, deployed_with_bots};
+use tests::deployed::{
+    Deployed, FAST, V1_CDK_ARGS as V1, deployed_with_bots, to_v1, with_cdk_args,
+};
 use tests::seed::SeedPlan;
 use tests::xtask::{self, printed};
 use tests::{STACK, output, stack_outputs, task_runner};
 
-const V1: &[&str] = &["-c", "release=v1", "--no-previous-parameters"];
-
-fn args<'a>(flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["deploy"];
-    args.extend_from_slice(flags);
-    args.push("--");
-    args.extend_from_slice(cdk);
-    args
-}
-
 fn deploy(env: &Deployed, flags: &[&str], cdk: &[&str]) -> std::process::Output {
-    xtask::run_with(&env.emulator, env.app.dir(), &args(flags, cdk), FAST)
+    xtask::run_with(
+        &env.emulator,
+        env.app.dir(),
+        &with_cdk_args("deploy", flags, cdk),
+        FAST,
+    )
 }
 
 /// Physical ids of the stack's resources of one type.
@@ -301,14 +298,7 @@ fn kept_change_set(env: &Deployed) -> String {
     let check = xtask::run_with(
         &env.emulator,
         env.app.dir(),
-        &[
-            "check",
-            "--keep-change-set",
-            "--",
-            "-c",
-            "release=v1",
-            "--no-previous-parameters",
-        ],
+        &to_v1("check", &["--keep-change-set"]),
         FAST,
     );
     assert_eq!(check.status.code(), Some(3), "{}", printed(&check));

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 
 use serde_json::{Value, json};
-use tests::deployed::{Deployed, FAST, deployed_with_bots};
+use tests::deployed::{Deployed, FAST, deployed_with_bots, to_v1};
 use tests::seed::SeedPlan;
 use tests::task_runner::{self, fail_next_update};
 use tests::xtask::{self, printed};
@@ -33,18 +33,16 @@ async fn rolled_back_deploy(executor: &str) {
     let run = xtask::run_with(
         &env.emulator,
         env.app.dir(),
-        &[
+        &to_v1(
             "deploy",
-            "--execute-with",
-            executor,
-            "--on-replace",
-            "snapshot",
-            "--yes",
-            "--",
-            "-c",
-            "release=v1",
-            "--no-previous-parameters",
-        ],
+            &[
+                "--execute-with",
+                executor,
+                "--on-replace",
+                "snapshot",
+                "--yes",
+            ],
+        ),
         FAST,
     );
     let stderr = String::from_utf8_lossy(&run.stderr);
@@ -145,18 +143,10 @@ async fn the_cdk_cli_killed_mid_update_exits_1_with_the_stack_state_and_starts_n
     let mut child = xtask::spawn(
         &env.emulator,
         env.app.dir(),
-        &[
+        &to_v1(
             "deploy",
-            "--execute-with",
-            "cdk",
-            "--on-replace",
-            "snapshot",
-            "--yes",
-            "--",
-            "-c",
-            "release=v1",
-            "--no-previous-parameters",
-        ],
+            &["--execute-with", "cdk", "--on-replace", "snapshot", "--yes"],
+        ),
         FAST,
     );
     // Drained all along: a full pipe would stall the deploy (and the CLI, which shares it).

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read};
 
 use tests::STACK;
-use tests::deployed::{FAST, deployed_with_bots};
+use tests::deployed::{FAST, deployed_with_bots, to_v1};
 use tests::seed::SeedPlan;
 use tests::xtask::{self};
 
@@ -23,16 +23,7 @@ async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapsh
     let mut child = xtask::spawn(
         &env.emulator,
         env.app.dir(),
-        &[
-            "deploy",
-            "--on-replace",
-            "snapshot",
-            "--yes",
-            "--",
-            "-c",
-            "release=v1",
-            "--no-previous-parameters",
-        ],
+        &to_v1("deploy", &["--on-replace", "snapshot", "--yes"]),
         FAST,
     );
     let mut stderr = BufReader::new(child.stderr.take().unwrap());

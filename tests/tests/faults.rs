@@ -63,8 +63,7 @@ async fn seeded_runs_with_failing_calls_embed_every_bot_exactly_once() {
         for (kind, n) in injected {
             *kinds.entry(kind).or_default() += n;
         }
-        let table = table_state(&env.config, &table(&env)).await;
-        assert_each_bot_once(&bots, &new_tasks(&env, &before), &table);
+        assert_embedded_once(&env, &bots, &before).await;
     }
     eprintln!(
         "{} seeded runs, {resumed} resumes, faults {kinds:?}",
@@ -126,8 +125,7 @@ async fn sigkill_mid_launch_then_resume_embeds_every_bot_once_despite_a_torn_jou
             &before,
         )
         .await;
-        let table = table_state(&env.config, &table(&env)).await;
-        assert_each_bot_once(&bots, &new_tasks(&env, &before), &table);
+        assert_embedded_once(&env, &bots, &before).await;
         let text = std::fs::read_to_string(&journal).unwrap();
         assert!(
             text.lines()
@@ -178,18 +176,7 @@ async fn ctrl_c_leaves_nothing_unrecorded_and_resume_knows_where_it_stands() {
         launched,
         "every task journaled"
     );
-    let (codes, _) = settle(
-        &env,
-        &bots,
-        &state,
-        &["migrate", "--yes", "--resume"],
-        None,
-        &before,
-    )
-    .await;
-    assert_eq!(codes, [0], "one resume finishes the job");
-    let table_now = table_state(&env.config, &table(&env)).await;
-    assert_each_bot_once(&bots, &new_tasks(&env, &before), &table_now);
+    resume_once_finishes(&env, &bots, &state, &before).await;
 
     // Twice: exit 130 at once, tasks left running; each is in the journal (launched, or its
     // intent's startedBy for a RunTask whose answer the exit cut off), and resume adopts them.
@@ -213,18 +200,7 @@ async fn ctrl_c_leaves_nothing_unrecorded_and_resume_knows_where_it_stands() {
         });
         assert!(recorded, "task {id} ({task:?}) is not in the journal");
     }
-    let (codes, _) = settle(
-        &env,
-        &bots,
-        &state,
-        &["migrate", "--yes", "--resume"],
-        None,
-        &before,
-    )
-    .await;
-    assert_eq!(codes, [0], "one resume finishes the job");
-    let table_now = table_state(&env.config, &table(&env)).await;
-    assert_each_bot_once(&bots, &new_tasks(&env, &before), &table_now);
+    resume_once_finishes(&env, &bots, &state, &before).await;
 }
 
 /// Operations that fail from their Nth call on: answers held ten minutes (the run times each
@@ -274,14 +250,13 @@ async fn operations_failing_from_the_nth_call_on() {
     set_faults(&env.emulator, 0, json!([]));
     assert_eq!(run.status.code(), Some(0), "{}", printed(&run));
     assert_eq!(delays, 6, "every held answer was asked for");
-    let table_now = table_state(&env.config, &table(&env)).await;
+    let table_now = assert_embedded_once(&env, &bots, &before).await;
     assert_report_matches(
         &read_json(&report).unwrap(),
         &bots,
         &table_now,
         &new_tasks(&env, &before),
     );
-    assert_each_bot_once(&bots, &new_tasks(&env, &before), &table_now);
 
     // Every RunTask from the 11th on starts its task and loses the answer: each attempt carries
     // the same client token, so each of those bots still has one task, which the run must find.
@@ -292,8 +267,7 @@ async fn operations_failing_from_the_nth_call_on() {
     let first = ["migrate", "--yes", "--max-attempts", "3"];
     let (codes, _) = settle(&env, &bots, &state, &first, Some((1, lost)), &before).await;
     assert_eq!(codes, [0], "found the tasks whose answers were lost");
-    let table_now = table_state(&env.config, &table(&env)).await;
-    assert_each_bot_once(&bots, &new_tasks(&env, &before), &table_now);
+    assert_embedded_once(&env, &bots, &before).await;
 
     // RunTask throttled for good from the 21st call: ten bots get no task, the run says so and
     // exits 1, and once the throttling is over a resume launches exactly those.
@@ -331,16 +305,5 @@ async fn operations_failing_from_the_nth_call_on() {
         "{}",
         printed(&run)
     );
-    let (codes, _) = settle(
-        &env,
-        &bots,
-        &state,
-        &["migrate", "--yes", "--resume"],
-        None,
-        &before,
-    )
-    .await;
-    assert_eq!(codes, [0]);
-    let table_now = table_state(&env.config, &table(&env)).await;
-    assert_each_bot_once(&bots, &new_tasks(&env, &before), &table_now);
+    resume_once_finishes(&env, &bots, &state, &before).await;
 }

@@ -6,7 +6,7 @@ use std::process::Output;
 
 use tests::deployed::{Deployed, deployed_with_bots};
 use tests::restore_support::{
-    Replaced, all_clusters, instance, replace_with_safeguards, restore_env, tags,
+    Replaced, all_clusters, cluster_snapshot, instance, replace_with_safeguards, restore_env, tags,
 };
 use tests::seed::SeedPlan;
 use tests::xtask::{self, printed};
@@ -31,19 +31,6 @@ async fn cluster_ids(env: &Deployed) -> Vec<String> {
         .iter()
         .filter_map(|c| c.db_cluster_identifier().map(str::to_owned))
         .collect()
-}
-
-async fn snapshot_status(env: &Deployed, snapshot: &str) -> Option<String> {
-    let out = env
-        .rds()
-        .describe_db_cluster_snapshots()
-        .db_cluster_snapshot_identifier(snapshot)
-        .send()
-        .await
-        .ok()?;
-    out.db_cluster_snapshots()
-        .first()
-        .and_then(|s| s.status().map(str::to_owned))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,7 +195,10 @@ async fn restore_makes_a_tagged_temporary_cluster_beside_the_new_one_and_cleans_
         assert!(instance(&env, writer).await.is_some(), "{writer} kept");
     }
     assert_eq!(
-        snapshot_status(&env, &replaced.snapshot).await.as_deref(),
+        cluster_snapshot(&env, &replaced.snapshot)
+            .await
+            .and_then(|s| s.status().map(str::to_owned))
+            .as_deref(),
         Some("available")
     );
 
@@ -231,7 +221,10 @@ async fn restore_makes_a_tagged_temporary_cluster_beside_the_new_one_and_cleans_
         printed(&missing)
     );
     assert_eq!(cluster_ids(&env).await, vec![replaced.new_cluster.clone()]);
-    let arn = snapshot_arn(&env, &replaced.snapshot).await;
+    let arn = cluster_snapshot(&env, &replaced.snapshot)
+        .await
+        .and_then(|s| s.db_cluster_snapshot_arn().map(str::to_owned))
+        .expect("the snapshot's ARN");
     let by_arn = restore(&env, &["--snapshot", &arn]);
     assert_no_password(&replaced, &by_arn);
     assert_eq!(by_arn.status.code(), Some(0), "{}", printed(&by_arn));
@@ -250,18 +243,4 @@ async fn restore_makes_a_tagged_temporary_cluster_beside_the_new_one_and_cleans_
     let by_id = restore(&env, &["--cleanup", second[0], "--yes"]);
     assert_eq!(by_id.status.code(), Some(0), "{}", printed(&by_id));
     assert_eq!(cluster_ids(&env).await, vec![replaced.new_cluster.clone()]);
-}
-
-async fn snapshot_arn(env: &Deployed, snapshot: &str) -> String {
-    let out = env
-        .rds()
-        .describe_db_cluster_snapshots()
-        .db_cluster_snapshot_identifier(snapshot)
-        .send()
-        .await
-        .expect("describe the snapshot");
-    out.db_cluster_snapshots()[0]
-        .db_cluster_snapshot_arn()
-        .expect("an ARN")
-        .to_owned()
 }

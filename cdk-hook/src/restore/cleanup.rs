@@ -9,8 +9,9 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::delete_db_cluster::DeleteDBClusterError;
 use aws_sdk_rds::operation::delete_db_instance::DeleteDBInstanceError;
 
-use super::temporary::{describe_cluster, instance_status};
+use super::temporary::instance_status;
 use super::{RestoreError, TemporaryCluster, list_temporary, temporary_cluster};
+use crate::safeguard::find_cluster;
 
 /// What a cleanup would delete: the stack's temporary clusters, or only `only`, which must be
 /// one of them (anything else is refused, naming why).
@@ -88,7 +89,7 @@ pub async fn delete_temporary(
         Err(e) => return Err(RestoreError::aws("DeleteDBCluster", &e)),
     }
     loop {
-        let Some(described) = describe_cluster(rds, identifier).await? else {
+        let Some(described) = find_cluster(rds, identifier).await? else {
             return Ok(());
         };
         let status = described.status().unwrap_or("unknown").to_owned();

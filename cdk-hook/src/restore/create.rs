@@ -7,12 +7,13 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::restore_db_cluster_from_snapshot::RestoreDBClusterFromSnapshotError;
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 
-use super::temporary::{describe_cluster, instance_status};
+use super::temporary::instance_status;
 use super::{
     PURPOSE_RESTORE, PURPOSE_TAG_KEY, RestoreError, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY,
     ServerlessScaling, StackCluster, TemporaryCluster, writer_identifier,
 };
 use crate::error::error_chain;
+use crate::safeguard::find_cluster;
 use crate::safeguard::{TOOL_TAG_KEY, TOOL_TAG_VALUE};
 
 /// The writer's class: serverless v2 costs nothing while idle between the restore and the copy.
@@ -156,7 +157,7 @@ pub async fn wait_available(
     let started = Instant::now();
     loop {
         let described =
-            describe_cluster(rds, cluster)
+            find_cluster(rds, cluster)
                 .await?
                 .ok_or_else(|| RestoreError::ClusterNotFound {
                     cluster: cluster.to_owned(),

@@ -5,7 +5,7 @@
 use aws_sdk_rds::Client;
 
 use super::RestoreError;
-use super::temporary::describe_cluster;
+use crate::safeguard::find_cluster;
 
 const CLUSTER_TYPE: &str = "AWS::RDS::DBCluster";
 
@@ -59,7 +59,7 @@ pub async fn stack_cluster(
         }
     };
     let cluster =
-        describe_cluster(rds, &physical)
+        find_cluster(rds, &physical)
             .await?
             .ok_or_else(|| RestoreError::ClusterNotFound {
                 cluster: physical.clone(),

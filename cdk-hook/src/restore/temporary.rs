@@ -1,7 +1,6 @@
 //! Recognising a temporary cluster by its tags, and reading clusters and instances by identifier.
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
 use aws_sdk_rds::types::DbCluster;
 
@@ -113,40 +112,15 @@ pub async fn temporary_cluster(
     stack: &str,
     identifier: &str,
 ) -> Result<TemporaryCluster, RestoreError> {
-    let cluster =
-        describe_cluster(rds, identifier)
-            .await?
-            .ok_or_else(|| RestoreError::ClusterNotFound {
-                cluster: identifier.to_owned(),
-            })?;
+    let cluster = crate::safeguard::find_cluster(rds, identifier)
+        .await?
+        .ok_or_else(|| RestoreError::ClusterNotFound {
+            cluster: identifier.to_owned(),
+        })?;
     TemporaryCluster::owned_by(&cluster, stack).map_err(|reason| RestoreError::NotTemporary {
         cluster: identifier.to_owned(),
         reason,
     })
-}
-
-/// `None` once the cluster is gone.
-pub(super) async fn describe_cluster(
-    rds: &Client,
-    identifier: &str,
-) -> Result<Option<DbCluster>, RestoreError> {
-    match rds
-        .describe_db_clusters()
-        .db_cluster_identifier(identifier)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.db_clusters().first().cloned()),
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(DescribeDBClustersError::DbClusterNotFoundFault(_))
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(RestoreError::aws("DescribeDBClusters", &e)),
-    }
 }
 
 /// The instance's status; `None` once it is gone.

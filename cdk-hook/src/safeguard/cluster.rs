@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDBClusterSnapshotsError;
 use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
-use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::types::{DbCluster, Tag};
 use serde::{Deserialize, Serialize};
 
 use crate::CdkHookError;
@@ -39,26 +39,36 @@ pub struct SnapshotFacts {
     pub status: String,
 }
 
-pub async fn describe_cluster(
+/// The cluster as RDS describes it; `None` when RDS does not know it (never made, or gone).
+pub(crate) async fn find_cluster(
     rds: &Client,
     identifier: &str,
-) -> Result<ClusterFacts, CdkHookError> {
-    let out = rds
+) -> Result<Option<DbCluster>, CdkHookError> {
+    match rds
         .describe_db_clusters()
         .db_cluster_identifier(identifier)
         .send()
         .await
-        .map_err(|e| match e.as_service_error() {
-            Some(DescribeDBClustersError::DbClusterNotFoundFault(_)) => {
-                CdkHookError::ClusterNotFound {
-                    cluster: identifier.to_owned(),
-                }
-            }
-            _ => CdkHookError::aws("DescribeDBClusters", &e),
-        })?;
-    let c = out
-        .db_clusters()
-        .first()
+    {
+        Ok(out) => Ok(out.db_clusters().first().cloned()),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(DescribeDBClustersError::DbClusterNotFoundFault(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(CdkHookError::aws("DescribeDBClusters", &e)),
+    }
+}
+
+pub async fn describe_cluster(
+    rds: &Client,
+    identifier: &str,
+) -> Result<ClusterFacts, CdkHookError> {
+    let c = find_cluster(rds, identifier)
+        .await?
         .ok_or_else(|| CdkHookError::ClusterNotFound {
             cluster: identifier.to_owned(),
         })?;

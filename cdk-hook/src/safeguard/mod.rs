@@ -8,6 +8,7 @@ mod credentials;
 mod files;
 mod record;
 
+pub(crate) use cluster::find_cluster;
 pub use cluster::{
     ClusterFacts, SnapshotFacts, TOOL_TAG_KEY, TOOL_TAG_VALUE, create_cluster_snapshot,
     describe_cluster, snapshot_identifier, wait_snapshot_available,

@@ -86,20 +86,7 @@ pub async fn launch(
         .send()
         .await
         .map_err(|e| CopyError::aws("RunTask", &e))?;
-    if let Some(arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
-        return Ok(arn.to_owned());
-    }
-    let reasons: Vec<String> = out
-        .failures()
-        .iter()
-        .map(|f| match (f.reason(), f.detail()) {
-            (Some(r), Some(d)) => format!("{r}: {d}"),
-            (Some(r), None) => r.to_owned(),
-            (None, Some(d)) => d.to_owned(),
-            (None, None) => "unspecified failure".to_owned(),
-        })
-        .collect();
-    Err(CopyError::LaunchFailed {
+    crate::launch::started_task(&out).map_err(|reasons| CopyError::LaunchFailed {
         reasons: if reasons.is_empty() {
             "RunTask answered with neither a task nor a failure".into()
         } else {

@@ -34,6 +34,31 @@ pub fn new_tasks(env: &Deployed, before: &BTreeSet<String>) -> BTreeMap<String, 
         .collect()
 }
 
+/// Every bot that needs embedding ended with exactly one successful task since `before`, as
+/// the table says; returns the table's state for further checks.
+pub async fn assert_embedded_once(
+    env: &Deployed,
+    bots: &[SeededBot],
+    before: &BTreeSet<String>,
+) -> BTreeMap<String, (String, String)> {
+    let table_now = table_state(&env.config, &table(env)).await;
+    assert_each_bot_once(bots, &new_tasks(env, before), &table_now);
+    table_now
+}
+
+/// With no fault on, one `migrate --yes --resume` finishes the job, each bot embedded once.
+pub async fn resume_once_finishes(
+    env: &Deployed,
+    bots: &[SeededBot],
+    state: &Path,
+    before: &BTreeSet<String>,
+) {
+    let resume = ["migrate", "--yes", "--resume"];
+    let (codes, _) = settle(env, bots, state, &resume, None, before).await;
+    assert_eq!(codes, [0], "one resume finishes the job");
+    assert_embedded_once(env, bots, before).await;
+}
+
 /// Runs `first` (migrate args), then `migrate --resume --retry-failed --yes` until a run exits 0,
 /// at most 5 runs, with `faults` on during each run (seeded per run) and off while checking it.
 /// Every run's report must agree with the emulator; a run that exits non-zero must have said how
