@@ -1,4 +1,4 @@
-//! Change-set resource changes -> verdicts. The rules of DESIGN.md section 3; the guarded types
+//! Change-set resource changes -> verdicts. The rules of docs/change-sets.md; the guarded types
 //! come from `GuardConfig`, never from a literal here.
 
 use std::collections::HashMap;

@@ -40,7 +40,7 @@ pub const DEFAULT_STATEFUL: &[&str] = &[
 /// that lists it by mistake must not turn every deploy into a gate.
 const NEVER_GUARDED: &[&str] = &["AWS::CDK::Metadata"];
 
-/// The guarded types. `Default` gives the table of DESIGN.md section 3.
+/// The guarded types. `Default` gives the table of docs/change-sets.md ("Guarded types are data").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuardConfig {
     pub migration_trigger: BTreeSet<String>,

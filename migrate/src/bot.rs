@@ -50,7 +50,7 @@ impl BotKey {
         .expect("serializing two strings cannot fail")
     }
 
-    /// The container command for this bot (DESIGN.md section 4).
+    /// The container command for this bot (docs/bedrock-chat-contract.md, "The embedding task").
     pub fn command(&self) -> Vec<String> {
         vec![
             "-u".to_owned(),

@@ -67,7 +67,7 @@ pub struct GaveUp {
     pub maybe_started: bool,
 }
 
-/// Builds the RunTask call of DESIGN.md section 4.
+/// Builds the RunTask call of docs/bedrock-chat-contract.md ("The embedding task").
 pub fn run_task_request(
     ecs: &Client,
     target: &MigrationTarget,

@@ -1,5 +1,5 @@
 """The local AWS of the tests and the demo: moto's server on 127.0.0.1, patched where moto differs
-from AWS in ways this project meets (see patches/ and DESIGN.md section 6).
+from AWS in ways this project meets (see patches/ and docs/emulator.md).
 
 Prints `EMULATOR_PORT=<port>` once it listens. It stops with its owner: the owner holds our stdin,
 and end-of-file on it (the owner exited, however it died) shuts the server down. `--foreground`

@@ -145,7 +145,7 @@ impl FixtureApp {
 
 fn deploy_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     // moto mishandles UsePreviousValue for the default synthesizer's BootstrapVersion parameter
-    // on updates (DESIGN.md section 6).
+    // on updates (docs/emulator.md).
     let mut args = vec![
         "deploy",
         STACK,

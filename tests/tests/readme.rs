@@ -66,7 +66,7 @@ async fn every_tested_readme_command_runs_against_the_emulator() {
     task_runner::configure(&env.emulator, 0.1, 0.0, 11);
     for command in &commands {
         let mut args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-        // moto mishandles UsePreviousValue on stack updates (DESIGN.md section 6); real AWS
+        // moto mishandles UsePreviousValue on stack updates (docs/emulator.md); real AWS
         // needs no such flag, so the README does not show it.
         if args.contains(&"--") {
             args.push("--no-previous-parameters");

@@ -20,6 +20,8 @@ mod safeguards;
 mod setup;
 mod terminal;
 mod test_run;
+#[cfg(test)]
+mod tidy;
 
 use std::process::ExitCode;
 

@@ -89,7 +89,7 @@ pub fn container(spec: &CopyTaskSpec<'_>) -> Result<ContainerDefinition, CopyErr
         .image(spec.image)
         .essential(true)
         // All of the task's memory, stated on the container too: ECS takes the task's alone, but
-        // the emulator (moto) fails RunTask for a container without its own (DESIGN.md 6).
+        // the emulator (moto) fails RunTask for a container without its own (docs/emulator.md).
         .memory(TASK_MEMORY_MIB)
         .set_command(Some(vec!["sh".into(), "-c".into(), COPY_SCRIPT.into()]))
         .environment(

@@ -1,5 +1,5 @@
 """AWS's limits and latencies, which moto lacks: moto answers every call in about 2 ms and never
-throttles, so a launcher measured against it is judged against moto, not AWS (DESIGN.md section 6).
+throttles, so a launcher measured against it is judged against moto, not AWS (docs/emulator.md).
 With the knobs on, each call waits its AWS-like latency, RunTask is held to the RunTask API bucket
 and the Fargate launch bucket (ThrottlingException "Rate exceeded" beyond them), and RunTask puts
 the task in `failures` when the running tasks would exceed the account's Fargate vCPU quota. The
@@ -14,6 +14,10 @@ emulator's own CPU seconds (to show it is not the bottleneck).
 With the knobs on, Scan pages come from `scan_index.py` (an index of the table, kept per version of
 its data), not moto's sort and walk of the whole table per page: at 100,000 items that walk, not
 the latency, would be what a parallel scan measures.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AmazonECS/latest/developerguide/throttling.html
+- https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
 """
 
 import json

@@ -1,5 +1,11 @@
 """CloudFormation change sets as the CDK CLI drives them (`cdk deploy --method=prepare-change-set`
-and `--method=execute-change-set`, and the default change-set deploy)."""
+and `--method=execute-change-set`, and the default change-set deploy).
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteChangeSet.html
+"""
 
 from typing import Any
 

@@ -18,6 +18,10 @@ Knob: `POST /moto-api/emulator/copy-result` (JSON) with `bots` (a list of `{"bot
 successful copy of two bots. `GET` returns the knob and `tasks`: every copy task seen, with its
 task definition (ARN, execution role, container definitions), `started_by`, `overrides`, the
 secrets it resolved (names only), `exit_code` and `stopped_reason`.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+- https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
 """
 
 import copy

@@ -1,5 +1,9 @@
 """CloudFormation dynamic references (`{{resolve:secretsmanager:ARN:SecretString:KEY::}}`), which
-CDK puts in a cluster's MasterUsername/MasterUserPassword. moto passes them through verbatim."""
+CDK puts in a cluster's MasterUsername/MasterUserPassword. moto passes them through verbatim.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+"""
 
 import json
 import re

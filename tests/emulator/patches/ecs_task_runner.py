@@ -12,6 +12,10 @@ every embedding task started so far, per bot, and `tasks`: per task id its bot, 
 `created` and `stopped` (epoch seconds, `stopped` null while it runs) and `exit_code`.
 
 Tasks of `cargo xtask copy-vectors` are played by `copy_runner.py`.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+- https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
 """
 
 import heapq

@@ -30,6 +30,10 @@ Also restored here, because only a retried call meets it: RunTask's `clientToken
 AWS answers a repeated RunTask with the same token with the tasks of the first call instead of
 starting new ones; moto ignores the token, so a RunTask whose answer was dropped or delayed and
 then retried would start a second task, as no AWS region does.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html
+- https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
 """
 
 import io

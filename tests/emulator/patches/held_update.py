@@ -8,6 +8,9 @@ applies a change set within the ExecuteChangeSet call, so nothing could ever die
 - `{"wait_seconds": N}`: answers once an update is held (or after N seconds), so a test waits for
   the event instead of for time. The answer says `held` (the change set id, or null).
 - `{"release": true}`: applies the held change set as an execute would have.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html
 """
 
 import threading

@@ -1,6 +1,10 @@
 """CloudFormation provisioning of `AWS::RDS::DBCluster` through moto's RDS backend (stock moto
 skips the type, so `Ref`/`Fn::GetAtt` on the fixture's cluster resolve to nothing), cluster member
-instances, and the replacement of a cluster whose create-only property changes."""
+instances, and the replacement of a cluster whose create-only property changes.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbcluster.html
+"""
 
 from typing import Any
 

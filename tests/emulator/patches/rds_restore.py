@@ -21,6 +21,10 @@ refuses to delete a cluster that still has members. Restored here:
 
 CloudFormation's provisioning (`rds_cluster.py`) calls the backend directly and is unaffected: the
 checks are on the API's handlers, and the held `creating` applies to restored clusters only.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterFromSnapshot.html
+- https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html
 """
 
 from typing import Any

@@ -8,6 +8,9 @@ data (any put, delete, update or task-runner write makes a new version): the ite
 split per segment, with each item's size, filter verdict and page JSON computed once. A page starts
 at its start key by bisection and is joined from the cached JSON. Pages, their 1 MB limit, `Limit`,
 `LastEvaluatedKey`, segments, filters and projections are moto's own semantics, unchanged.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html
 """
 
 import bisect

@@ -1,5 +1,10 @@
 """CloudFormation provisioning of `AWS::SecretsManager::Secret` (with `GenerateSecretString`) and
-`AWS::SecretsManager::SecretTargetAttachment`, which stock moto's CloudFormation skips."""
+`AWS::SecretsManager::SecretTargetAttachment`, which stock moto's CloudFormation skips.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secrettargetattachment.html
+"""
 
 import json
 import os

@@ -1,7 +1,11 @@
 """CloudFormation's `AWS::EC2::VPC` honours `EnableDnsHostnames` and `EnableDnsSupport` (CDK's `Vpc`
 sets both to true). moto's provisioning ignores them and leaves DNS hostnames off, and then RunTask
 of an `awsvpc` task in the VPC fails with a 500 (moto's task ENI reads a private DNS name that only
-exists with DNS hostnames on; DESIGN.md section 6). `cargo xtask copy-vectors` runs such a task."""
+exists with DNS hostnames on; docs/emulator.md). `cargo xtask copy-vectors` runs such a task.
+
+AWS documents the behaviour restored here:
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpc.html
+"""
 
 from typing import Any
 

@@ -11,7 +11,7 @@ use tests::Emulator;
 use super::probe::{self, LIMITS_PATH, RUNNER_PATH};
 use crate::setup::project_root;
 
-/// The RunTask limit the figures are held against (DESIGN.md section 5).
+/// The RunTask limit the figures are held against (docs/aws-limits.md).
 pub const LIMIT_PER_SEC: f64 = 20.0;
 
 /// One run's figures, as printed and written to the report.
