@@ -21,6 +21,8 @@ const SHAPES: [(usize, usize); 4] = [(20, 1_000), (2_000, 10), (200, 500), (10_0
 /// The script may take this much longer than the stream (issue 18).
 pub const BUDGET_RATIO: f64 = 1.3;
 const ANCHOR_APPLICATION: &str = "copy-anchor";
+/// Rounds of each way per shape.
+const ROUNDS: usize = 2;
 const COLUMNS: &str = "id, botid, content, source, embedding";
 
 #[derive(Clone, Copy, PartialEq)]
@@ -58,6 +60,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Value> {
     }
     let report = json!({
         "budget_ratio": BUDGET_RATIO,
+        "rounds": ROUNDS,
         "shapes": shapes,
         "machine": {
             "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
@@ -84,26 +87,17 @@ fn shape(postgres: &Postgres, dir: &Path, bots: usize, rows: usize) -> anyhow::R
         / 1e6;
     let total = bots * rows;
     let mut runs: Vec<Timed> = Vec::new();
-    for way in [Way::Anchor, Way::Script, Way::IndexAfter] {
-        let target = format!("{source}_{}", runs.len());
-        postgres.create_database(&target);
-        if way == Way::IndexAfter {
-            postgres.sql(&target, &items_table());
-        } else {
-            create_items(postgres, &target);
+    // Interleaved rounds, the best of each way kept: a machine shared with others slows any run.
+    for round in 0..ROUNDS {
+        for way in [Way::Anchor, Way::Script, Way::IndexAfter] {
+            let timed = copy_into_new_target(postgres, dir, way, &source, total)?;
+            eprintln!("    round {round}: {} {:.2} s", way.name(), timed.secs);
+            match runs.iter_mut().find(|r| r.way == way) {
+                Some(best) if best.secs <= timed.secs => {}
+                Some(best) => *best = timed,
+                None => runs.push(timed),
+            }
         }
-        eprintln!("    run {} ...", way.name());
-        let timed = timed(postgres, dir, way, &source, &target)?;
-        let copied = postgres.sql(&target, "SELECT count(*) FROM items");
-        anyhow::ensure!(
-            copied.trim() == total.to_string(),
-            "{}: the target has {} rows, the source {total}",
-            way.name(),
-            copied.trim()
-        );
-        runs.push(timed);
-        // Each target is dropped once measured: the disk holds one copy at a time.
-        postgres.sql("postgres", &format!("DROP DATABASE \"{target}\""));
     }
     postgres.sql("postgres", &format!("DROP DATABASE \"{source}\""));
     let anchor = runs[0].secs;
@@ -129,6 +123,35 @@ fn shape(postgres: &Postgres, dir: &Path, bots: usize, rows: usize) -> anyhow::R
         "runs": runs,
         "script_within_budget": script_ratio <= BUDGET_RATIO,
     }))
+}
+
+/// Copies `source` into a new target (Bedrock Chat's table, without its indexes for
+/// [`Way::IndexAfter`]), checks the rows arrived, drops the target: the disk holds one copy at a
+/// time.
+fn copy_into_new_target(
+    postgres: &Postgres,
+    dir: &Path,
+    way: Way,
+    source: &str,
+    total: usize,
+) -> anyhow::Result<Timed> {
+    let target = format!("{source}_target");
+    postgres.create_database(&target);
+    if way == Way::IndexAfter {
+        postgres.sql(&target, &items_table());
+    } else {
+        create_items(postgres, &target);
+    }
+    let timed = timed(postgres, dir, way, source, &target)?;
+    let copied = postgres.sql(&target, "SELECT count(*) FROM items");
+    anyhow::ensure!(
+        copied.trim() == total.to_string(),
+        "{}: the target has {} rows, the source {total}",
+        way.name(),
+        copied.trim()
+    );
+    postgres.sql("postgres", &format!("DROP DATABASE \"{target}\""));
+    Ok(timed)
 }
 
 /// Times one way of copying `source` into `target`, counting its connections in the log.
@@ -243,7 +266,8 @@ pub fn render(report: &Value) -> String {
     }
     let machine = &report["machine"];
     out += &format!(
-        "budget: copy_vectors.sh within {BUDGET_RATIO}x of the anchor; {} cpus, load average {} before, {} after",
+        "best of {} rounds; budget: copy_vectors.sh within {BUDGET_RATIO}x of the anchor; {} cpus, load average {} before, {} after",
+        report["rounds"],
         machine["cpus"],
         machine["load_average_before"].as_str().unwrap_or(""),
         machine["load_average_after"].as_str().unwrap_or(""),
