@@ -259,7 +259,7 @@ pub fn render(report: &Value) -> String {
                 run["secs"].as_f64().unwrap_or(0.0),
                 run["rows_per_sec"].as_f64().unwrap_or(0.0),
                 run["mb_per_sec"].as_f64().unwrap_or(0.0),
-                run["connections"],
+                run["connections"].as_u64().unwrap_or(0),
                 run["ratio_to_anchor"].as_f64().unwrap_or(0.0),
             );
         }
