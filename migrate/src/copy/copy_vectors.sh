@@ -158,8 +158,8 @@ target_psql -c "CREATE EXTENSION IF NOT EXISTS vector" \
 
 # --- the stream --------------------------------------------------------------------------------
 # stream.sql is what the source session runs: per transaction, it prints the target's statements
-# (from the variables below and literals of digits only) around one `COPY (SELECT ...) TO
-# STDOUT` of its bots, named by their hex keys. A bot the target has none of goes straight into
+# (from the variables below, and literals of digits and hex keys only) around one `COPY (SELECT
+# ...) TO STDOUT` of its bots, named by their hex keys. A bot the target has none of goes into
 # `items`; one with some rows (a partial copy by someone else, or extra rows) through a staging
 # table. `:ROW_COUNT` is the target's count of the rows its COPY received.
 step="planning the copy"
