@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use tests::{
     postgres::Postgres,
-    vectors::{DIMENSIONS, SCRIPT_APPLICATION, copy_script, create_items, seed_bots, seeded_bot_id},
+    vectors::{
+        DIMENSIONS, SCRIPT_APPLICATION, copy_script, create_items, seed_bots, seeded_bot_id,
+    },
 };
 
 const SOURCE: &str = "restored";

@@ -12,8 +12,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use tests::postgres::{HOST, Postgres, USER};
 use tests::vectors::{
-    ITEMS_INDEXES, SCRIPT_APPLICATION, copy_script, create_items, items_table, path_with,
-    seed_bots,
+    ITEMS_INDEXES, SCRIPT_APPLICATION, copy_script, create_items, items_table, path_with, seed_bots,
 };
 
 /// (bots, rows per bot): the three shapes and one of 10,000 bots.
@@ -251,7 +250,12 @@ pub fn render(report: &Value) -> String {
     let empty = Vec::new();
     for shape in report["shapes"].as_array().unwrap_or(&empty) {
         let label = format!("{} bots x {} rows", shape["bots"], shape["rows_per_bot"]);
-        for (i, run) in shape["runs"].as_array().unwrap_or(&empty).iter().enumerate() {
+        for (i, run) in shape["runs"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .enumerate()
+        {
             out += &format!(
                 "{:<22} {:<27} {:>8.2} {:>9.0} {:>7.1} {:>6} {:>9.2}x\n",
                 if i == 0 { label.as_str() } else { "" },
