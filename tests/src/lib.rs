@@ -13,6 +13,7 @@ pub mod restore_support;
 pub mod scratch;
 pub mod seed;
 pub mod task_runner;
+pub mod vectors;
 pub mod xtask;
 
 pub use emulator::Emulator;

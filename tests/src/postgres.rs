@@ -51,6 +51,17 @@ struct RunAs {
 impl Postgres {
     /// Initializes a fresh cluster and starts its server; returns once it accepts connections.
     pub fn start() -> Postgres {
+        Postgres::start_with(&[])
+    }
+
+    /// [`Postgres::start`] with the server's connections logged (`log_connections`), for
+    /// [`Postgres::connections_since`].
+    pub fn start_logging_connections() -> Postgres {
+        Postgres::start_with(&["log_connections=on"])
+    }
+
+    /// [`Postgres::start`] with more server settings (`name=value`, as `postgres -c` takes them).
+    pub fn start_with(settings: &[&str]) -> Postgres {
         let bin = bin_dir();
         let home = tempfile::Builder::new()
             .prefix("postgres-")
@@ -75,7 +86,7 @@ impl Postgres {
         let (port, server) = loop {
             attempt += 1;
             let port = free_port();
-            match start_server(&bin, run_as, &server_dir, &data, port, &log) {
+            match start_server(&bin, run_as, &server_dir, &data, port, &log, settings) {
                 Ok(server) => break (port, server),
                 Err(log_text)
                     if attempt < START_ATTEMPTS && log_text.contains("could not bind") =>
@@ -163,6 +174,48 @@ impl Postgres {
     /// The server's log (its stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How far the log has come, for [`Postgres::connections_since`].
+    pub fn log_position(&self) -> usize {
+        self.log().len()
+    }
+
+    /// Connections the server authorized since `position` for clients naming themselves
+    /// `application_name` (psql's `PGAPPNAME`). Needs [`Postgres::start_logging_connections`].
+    /// The log reaches its file through a thread: a marker connection made now is waited for, so
+    /// every earlier line is in the file.
+    pub fn connections_since(&self, position: usize, application_name: &str) -> usize {
+        let marker = format!("log-marker-{}", generate_password());
+        let status = self
+            .psql("postgres")
+            .env("PGAPPNAME", &marker)
+            .args(["-c", "SELECT 1"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run psql");
+        assert!(status.success(), "the marker connection failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let log = loop {
+            let log = self.log();
+            if log.contains(&format!("application_name={marker}")) {
+                break log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never logged the marker connection (started with log_connections=on?)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let wanted = format!("application_name={application_name}");
+        log.get(position..)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                line.contains("connection authorized:")
+                    && line.split_whitespace().any(|field| field == wanted)
+            })
+            .count()
     }
 }
 
@@ -293,6 +346,7 @@ fn start_server(
     data: &Path,
     port: u16,
     log: &Path,
+    settings: &[&str],
 ) -> Result<Child, String> {
     let mut server = as_user(&bin.join("postgres"), run_as)
         .current_dir(server_dir)
@@ -306,6 +360,7 @@ fn start_server(
         // A test's cluster dies with the test: durability only costs time.
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off"])
+        .args(settings.iter().flat_map(|setting| ["-c", setting]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

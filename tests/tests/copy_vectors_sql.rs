@@ -2,18 +2,18 @@
 //! the wheel's `psql`, against a source and a target database on a local PostgreSQL with
 //! pgvector, with the environment of its contract (as the Fargate task gets it).
 
-use std::{collections::BTreeMap, process::Command};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tests::{
-    postgres::{HOST, Postgres, USER},
-    project_root,
+    postgres::Postgres,
+    vectors::{
+        DIMENSIONS, SCRIPT_APPLICATION, copy_script, create_items, seed_bots, seeded_bot_id,
+    },
 };
 
 const SOURCE: &str = "restored";
 const TARGET: &str = "replacement";
-/// Bedrock Chat's embedding size (Cohere multilingual v3).
-const DIMENSIONS: usize = 1024;
 
 /// Bedrock Chat's bots and how many chunks each has; ids are 26 characters (ULIDs) in Bedrock
 /// Chat, the quote and the non-ASCII letter make sure no id is pasted into SQL or JSON unescaped.
@@ -24,21 +24,6 @@ const BOTS: [(&str, usize); 5] = [
     ("01HZX3DD'quoted-ünïcode", 49),
     ("01HZX3EEEEEEEEEEEEEEEEEEEE", 50),
 ];
-
-/// Bedrock Chat's `items`, as its setup custom resource creates it.
-fn create_items(postgres: &Postgres, database: &str) {
-    postgres.sql(
-        database,
-        &format!(
-            "CREATE EXTENSION IF NOT EXISTS vector;
-             CREATE TABLE items(id CHAR(26) PRIMARY KEY, botid CHAR(26), content text, source text,
-                                embedding vector({DIMENSIONS}));
-             CREATE INDEX idx_items_embedding ON items USING ivfflat (embedding vector_l2_ops)
-                 WITH (lists = 10);
-             CREATE INDEX idx_items_botid ON items (botid);"
-        ),
-    );
-}
 
 /// Inserts chunks `from..to` (1-based) of `bot`'s; the same chunk is the same row in any
 /// database. Contents carry what COPY's text format must escape.
@@ -121,26 +106,16 @@ impl std::fmt::Display for Run {
 
 /// The script with the contract's environment and nothing else, as the task runs it.
 fn copy_vectors(postgres: &Postgres, source_db: &str, target_db: &str) -> Run {
-    let port = postgres.port().to_string();
-    let path = format!(
-        "{}:{}",
-        postgres.bin_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let output = Command::new("sh")
-        .arg(project_root().join("migrate/src/copy/copy_vectors.sh"))
-        .env_clear()
-        .env("PATH", path)
-        .env("SOURCE_HOST", HOST)
-        .env("SOURCE_PORT", &port)
-        .env("SOURCE_USERNAME", USER)
-        .env("SOURCE_PASSWORD", postgres.password())
-        .env("SOURCE_DBNAME", source_db)
-        .env("TARGET_HOST", HOST)
-        .env("TARGET_PORT", &port)
-        .env("TARGET_USERNAME", USER)
-        .env("TARGET_PASSWORD", postgres.password())
-        .env("TARGET_DBNAME", target_db)
+    copy_vectors_with(postgres, source_db, target_db, &[])
+}
+
+fn copy_vectors_with(
+    postgres: &Postgres,
+    source_db: &str,
+    target_db: &str,
+    extra: &[(&str, &str)],
+) -> Run {
+    let output = copy_script(postgres, source_db, target_db, extra)
         .output()
         .expect("run sh");
     let run = Run {
@@ -317,5 +292,73 @@ fn a_source_without_items_fails_clearly() {
     assert_eq!(
         postgres.sql(TARGET, "SELECT to_regclass('items') IS NULL"),
         "t\n"
+    );
+}
+
+/// Bots of the many-bots case: 1,200, three chunks each; the target already has chunk 2 of the
+/// first 400 (an earlier copy by other means), so both of the script's paths run, in several
+/// transactions each.
+const MANY_BOTS: usize = 1_200;
+const PARTIAL_BOTS: usize = 400;
+
+#[test]
+fn many_bots_take_as_many_connections_as_a_few() {
+    let postgres = Postgres::start_logging_connections();
+    seed_source(&postgres);
+    postgres.create_database(TARGET);
+    let position = postgres.log_position();
+    let few = copy_vectors(&postgres, SOURCE, TARGET);
+    assert_eq!(few.code, 0, "{few}");
+    let few_connections = postgres.connections_since(position, SCRIPT_APPLICATION);
+
+    let (many_source, many_target) = ("many_restored", "many_replacement");
+    postgres.create_database(many_source);
+    create_items(&postgres, many_source);
+    seed_bots(&postgres, many_source, MANY_BOTS, 1, 3);
+    postgres.create_database(many_target);
+    create_items(&postgres, many_target);
+    seed_bots(&postgres, many_target, PARTIAL_BOTS, 2, 2);
+    let position = postgres.log_position();
+    // 500 rows a transaction: 2,400 rows of bots the target lacks, 1,200 of partial ones.
+    let many = copy_vectors_with(
+        &postgres,
+        many_source,
+        many_target,
+        &[("COPY_VECTORS_BATCH_ROWS", "500")],
+    );
+    assert_eq!(many.code, 0, "{many}");
+    let many_connections = postgres.connections_since(position, SCRIPT_APPLICATION);
+
+    let expected: BTreeMap<String, u64> = (0..MANY_BOTS)
+        .map(|bot| (seeded_bot_id(bot), if bot < PARTIAL_BOTS { 2 } else { 3 }))
+        .collect();
+    assert_eq!(many.copied(), expected, "{many}");
+    let summary = many.summary();
+    assert_eq!(summary["bots"], MANY_BOTS, "{many}");
+    assert_eq!(summary["source_rows"], MANY_BOTS * 3, "{many}");
+    assert_eq!(summary["copied"], expected.values().sum::<u64>(), "{many}");
+    assert_eq!(summary["ok"], true, "{many}");
+    assert!(
+        many.stderr.contains("in 8 transaction(s)"),
+        "5 of bots the target lacks, 3 of partial bots: {many}"
+    );
+    assert_eq!(
+        rows_digest(&postgres, many_target),
+        rows_digest(&postgres, many_source)
+    );
+    // Two sessions on the source (its table, the stream), three on the target (its table, the
+    // stream, the comparison), whatever the number of bots.
+    assert_eq!(few_connections, 5, "{few}");
+    assert_eq!(many_connections, few_connections, "{many}");
+
+    // A rerun finds every bot complete: no stream at all.
+    let position = postgres.log_position();
+    let again = copy_vectors(&postgres, many_source, many_target);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(again.summary()["copied"], 0, "{again}");
+    assert_eq!(
+        postgres.connections_since(position, SCRIPT_APPLICATION),
+        3,
+        "{again}"
     );
 }

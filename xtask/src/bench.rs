@@ -5,7 +5,12 @@
 //!   procedure (`tests/bench/baseline.py`), `migrate --yes --no-wait`, and the full `migrate --yes`.
 //! - The scan figure: `migrate --dry-run` with one segment and with parallel segments.
 //! - The classifier figure of the `check` issue: a change set of 2,000 resource changes.
+//! - With `--copy`, only the copy-back figures (`copy.rs`): the copy script against a plain
+//!   `\copy` stream on a local PostgreSQL with pgvector.
+//!
+//! The report keeps both parts: each kind of run replaces its own and leaves the other's.
 
+mod copy;
 mod launches;
 mod probe;
 mod table;
@@ -35,6 +40,11 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
         std::fs::remove_dir_all(&work).context("emptying target/bench/runs")?;
     }
     std::fs::create_dir_all(&work)?;
+    if args.copy {
+        let copy = copy::run(&work)?;
+        write_report(&dir, json!({ "copy": copy }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let xtask = work.join("xtask");
     std::fs::copy(std::env::current_exe()?, &xtask).context("copying the xtask binary")?;
 
@@ -166,12 +176,26 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
     );
     let mut report = report;
     report["classifier"] = classifier;
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    println!("report {}", dir.join("report.json").display());
+    write_report(&dir, report)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `part`'s keys into `report.json`, keeping the keys of the other kind of run.
+fn write_report(dir: &std::path::Path, part: serde_json::Value) -> anyhow::Result<()> {
+    let path = dir.join("report.json");
+    let mut report = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| json!({}));
+    if let Some(part) = part.as_object() {
+        for (key, value) in part {
+            report[key] = value.clone();
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+    println!("report {}", path.display());
+    Ok(())
 }
 
 fn classifier() -> anyhow::Result<serde_json::Value> {

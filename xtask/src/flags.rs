@@ -130,6 +130,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   cargo xtask bench
+    ///   cargo xtask bench --copy   # the copy-back script against a plain \copy stream
     #[command(verbatim_doc_comment)]
     Bench(Bench),
     /// Print a shell completion script (for a `cargo-xtask` command or alias).
@@ -485,6 +486,10 @@ pub struct Bench {
     /// Seconds each emulated embedding container runs in the full `migrate --yes` run.
     #[arg(long, default_value_t = 3.0)]
     pub task_seconds: f64,
+    /// Only the copy-back figures: `copy_vectors.sh` against one `\copy` stream on a local
+    /// PostgreSQL with pgvector, per shape of bots (no emulator).
+    #[arg(long, conflicts_with_all = ["scan_only", "baseline_max_secs"])]
+    pub copy: bool,
 }
 
 #[derive(Debug, Args)]

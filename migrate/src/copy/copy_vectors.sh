@@ -9,6 +9,7 @@
 #     TARGET_HOST TARGET_PORT TARGET_USERNAME TARGET_PASSWORD   the new cluster
 #   env, plain:
 #     SOURCE_DBNAME TARGET_DBNAME (default: postgres)
+#     COPY_VECTORS_BATCH_ROWS (default 20000): rows per target transaction, whole bots each
 #   stdout: one line per bot, then one summary line, each `copy-vectors: ` + a JSON object:
 #     copy-vectors: {"bot":"<botid>","source_rows":N,"target_rows":M,"copied":K,"ok":true}
 #     copy-vectors: {"summary":true,"bots":B,"source_rows":S,"target_rows":T,"copied":K,"mismatched":X,"ok":true}
@@ -19,8 +20,15 @@
 #   Never prints a password.
 #
 # What it does: reads the source's `items` (column types, primary key, indexes) instead of
-# assuming a Bedrock Chat version, creates what is missing on the target, copies bot by bot (one
-# transaction each, so a rerun resumes and skips bots already complete), then compares counts.
+# assuming a Bedrock Chat version, creates what is missing on the target, then copies every bot
+# the target lacks in ONE stream from ONE source session into ONE target session, whatever the
+# number of bots (issue 18): five connections a run in all. The source session prints a psql
+# script with the rows inline (pg_dump's plain format: `COPY ... FROM STDIN`, the rows, `\.`),
+# which the target session runs. The stream is cut into transactions of whole bots, so a rerun
+# resumes and skips bots already complete; each transaction refuses to commit a short stream. A
+# bot the target has none of is copied straight into `items`; only a bot with some rows already
+# goes through a staging table and `INSERT ... ON CONFLICT DO NOTHING`. Then one grouped count on
+# each side compares every bot.
 set -eu
 
 : "${SOURCE_HOST:?is not set}" "${SOURCE_PORT:?is not set}" "${SOURCE_USERNAME:?is not set}"
@@ -28,15 +36,21 @@ set -eu
 : "${TARGET_USERNAME:?is not set}" "${TARGET_PASSWORD:?is not set}"
 SOURCE_DBNAME=${SOURCE_DBNAME:-postgres}
 TARGET_DBNAME=${TARGET_DBNAME:-postgres}
+BATCH_ROWS=${COPY_VECTORS_BATCH_ROWS:-20000}
+case $BATCH_ROWS in
+'' | *[!0-9]* | 0*)
+    printf 'copy_vectors.sh: COPY_VECTORS_BATCH_ROWS must be a positive integer, not "%s"\n' "$BATCH_ROWS" >&2
+    exit 1
+    ;;
+esac
 
-# Generous but finite: a bot's copy is one statement on each side, however many rows the bot
+# Generous but finite: a transaction's copy is one statement on each side, however many rows it
 # has; a lock held by someone else, or a pipe whose other end died, must not hold the task (and
 # its cost) forever.
 # NOTICEs (an existing extension, an IVFFlat index built from few rows) are not news here.
 SESSION_OPTIONS="-c statement_timeout=2h -c lock_timeout=1min -c idle_in_transaction_session_timeout=10min -c client_min_messages=warning"
 
-# Fields of psql's unaligned output are tab-separated, like COPY's text format, so one file can
-# go from a query on one server into \copy on the other.
+# Fields of psql's unaligned output are tab-separated, like COPY's text format.
 tab=$(printf '\t')
 
 say() { printf 'copy_vectors.sh: %s\n' "$*" >&2; }
@@ -57,136 +71,207 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 1' HUP INT TERM
 work=$(mktemp -d)
+# Every file below is relative to it, psql's `\g` and `\copy` included.
+cd "$work"
 
 # The password goes to psql through its environment, for that one command only.
 source_psql() {
     PGHOST=$SOURCE_HOST PGPORT=$SOURCE_PORT PGUSER=$SOURCE_USERNAME PGPASSWORD=$SOURCE_PASSWORD \
         PGDATABASE=$SOURCE_DBNAME PGCONNECT_TIMEOUT=30 PGAPPNAME=copy-vectors \
         PGOPTIONS="$SESSION_OPTIONS -c default_transaction_read_only=on" \
-        psql -X -v ON_ERROR_STOP=1 -At -F "$tab" "$@"
+        psql -X -q -v ON_ERROR_STOP=1 -At -F "$tab" "$@"
 }
 target_psql() {
     PGHOST=$TARGET_HOST PGPORT=$TARGET_PORT PGUSER=$TARGET_USERNAME PGPASSWORD=$TARGET_PASSWORD \
         PGDATABASE=$TARGET_DBNAME PGCONNECT_TIMEOUT=30 PGAPPNAME=copy-vectors \
         PGOPTIONS="$SESSION_OPTIONS" \
-        psql -X -v ON_ERROR_STOP=1 -At -F "$tab" "$@"
+        psql -X -q -v ON_ERROR_STOP=1 -At -F "$tab" "$@"
 }
 
-# Bot ids travel through the shell hex-encoded ('-' for NULL), so no quote or newline in an id
-# can reach a command line or a SQL string unescaped.
+# Bot ids travel through the shell and into SQL hex-encoded ('-' for NULL), so no quote or
+# newline in an id can reach a command line or a SQL string unescaped.
 BOT_KEY="CASE WHEN botid IS NULL THEN '-' ELSE encode(convert_to(botid::text, 'UTF8'), 'hex') END"
 BOT_NAME="CASE WHEN bot = '-' THEN NULL ELSE convert_from(decode(bot, 'hex'), 'UTF8') END"
 
-# --- the source's table ----------------------------------------------------------------------
+# --- the source's table: one session -----------------------------------------------------------
 step="reading the source's table \"items\" ($SOURCE_HOST:$SOURCE_PORT, database $SOURCE_DBNAME)"
-exists=$(source_psql -c "SELECT to_regclass('items') IS NOT NULL" </dev/null)
-if [ "$exists" != t ]; then
+source_psql -v bot_key="$BOT_KEY" -f - <<'EOF'
+SELECT to_regclass('items') IS NOT NULL AS items_exists \gset
+\if :items_exists
+SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+    FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped \g columns
+SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod)
+        || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY attnum)
+    FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped \g column_defs
+SELECT pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid = 'items'::regclass AND contype = 'p' \g primary_key
+SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+    FROM pg_constraint c, unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
+    WHERE c.conrelid = 'items'::regclass AND c.contype = 'p'
+      AND a.attrelid = c.conrelid AND a.attnum = k.attnum \g key_columns
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+    WHERE attrelid = 'items'::regclass AND attname = 'botid' AND NOT attisdropped \g botid_type
+-- The same text as pg_indexes.indexdef; the primary key's index comes with CREATE TABLE.
+SELECT regexp_replace(pg_get_indexdef(indexrelid), '^CREATE (UNIQUE )?INDEX ',
+        'CREATE \1INDEX IF NOT EXISTS ') || ';'
+    FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary ORDER BY indexrelid \g indexes.sql
+SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'p')
+   AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'botid'
+                                          AND NOT attisdropped) AS items_usable \gset
+\if :items_usable
+-- Every bot's count in one grouped query.
+SELECT :bot_key, count(*) FROM items GROUP BY botid ORDER BY 1 \g source-bots
+\endif
+\endif
+EOF
+if [ ! -e columns ]; then
     step="checking the source: it has no table \"items\" (is it a restored Bedrock Chat vector store?)"
     exit 1
 fi
-columns=$(source_psql -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
-    FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped" </dev/null)
-column_defs=$(source_psql -c "SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod)
-        || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY attnum)
-    FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped" </dev/null)
-primary_key=$(source_psql -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint
-    WHERE conrelid = 'items'::regclass AND contype = 'p'" </dev/null)
-key_columns=$(source_psql -c "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
-    FROM pg_constraint c, unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
-    WHERE c.conrelid = 'items'::regclass AND c.contype = 'p'
-      AND a.attrelid = c.conrelid AND a.attnum = k.attnum" </dev/null)
-botid_type=$(source_psql -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
-    WHERE attrelid = 'items'::regclass AND attname = 'botid' AND NOT attisdropped" </dev/null)
-if [ -z "$primary_key" ] || [ -z "$botid_type" ]; then
+if [ ! -e source-bots ]; then
     step="checking the source: its table \"items\" has no primary key or no column \"botid\""
     exit 1
 fi
-# The same text as pg_indexes.indexdef; the primary key's index comes with CREATE TABLE.
-source_psql -c "SELECT regexp_replace(pg_get_indexdef(indexrelid), '^CREATE (UNIQUE )?INDEX ',
-        'CREATE \\1INDEX IF NOT EXISTS ') || ';'
-    FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary ORDER BY indexrelid" \
-    </dev/null >"$work/indexes.sql"
-source_psql -c "SELECT $BOT_KEY, count(*), regexp_replace(coalesce(botid::text, '(null)'), '[^[:alnum:]_.-]', '?', 'g')
-    FROM items GROUP BY botid ORDER BY 1" </dev/null >"$work/source-bots"
+columns=$(cat columns)
+column_defs=$(cat column_defs)
+primary_key=$(cat primary_key)
+key_columns=$(cat key_columns)
+botid_type=$(cat botid_type)
 
-# --- the target's table ----------------------------------------------------------------------
+# --- the target's table and what it lacks: one session -----------------------------------------
 step="preparing the target's table \"items\" ($TARGET_HOST:$TARGET_PORT, database $TARGET_DBNAME)"
-target_psql -q -c "CREATE EXTENSION IF NOT EXISTS vector" \
-    -c "CREATE TABLE IF NOT EXISTS items ($column_defs, $primary_key)" </dev/null
-# Before the data, as Bedrock Chat's own setup does (so the new cluster usually has them already):
-# building an IVFFlat index over rows samples 50 rows per list, and Bedrock Chat's 1100 lists of
-# vector(1024) need ~220 MB of maintenance_work_mem, more than a small Aurora instance gives.
-if [ -s "$work/indexes.sql" ]; then
-    target_psql -q -f "$work/indexes.sql" </dev/null
-fi
-# One line per source bot: key, source rows, target rows, label (joined on the target in one
-# query: a count per bot would read the table once per bot).
-target_psql -q \
-    -c "CREATE TEMP TABLE copy_vectors_source (bot text, source_rows bigint, label text)" \
-    -c "\\copy copy_vectors_source FROM pstdin" \
-    -c "SELECT s.bot, s.source_rows, coalesce(t.target_rows, 0), s.label
+# The indexes before the data, as Bedrock Chat's own setup does (so the new cluster usually has
+# them already): building an IVFFlat index over rows samples 50 rows per list, and Bedrock Chat's
+# 1100 lists of vector(1024) need ~220 MB of maintenance_work_mem, more than a small Aurora
+# instance gives; and the bench (README, Performance) finds no gain in building them afterwards.
+# The plan: one line per source bot, key, source rows, target rows (one grouped count).
+target_psql -c "CREATE EXTENSION IF NOT EXISTS vector" \
+    -c "CREATE TABLE IF NOT EXISTS items ($column_defs, $primary_key)" \
+    -f indexes.sql \
+    -c "CREATE TEMP TABLE copy_vectors_source (bot text, source_rows bigint)" \
+    -c "\\copy copy_vectors_source FROM 'source-bots'" \
+    -c "SELECT s.bot, s.source_rows, coalesce(t.target_rows, 0)
         FROM copy_vectors_source s
         LEFT JOIN (SELECT $BOT_KEY AS bot, count(*) AS target_rows FROM items GROUP BY botid) t USING (bot)
         ORDER BY s.bot" \
-    <"$work/source-bots" >"$work/plan"
+    </dev/null >plan
 
-# --- the copy, bot by bot --------------------------------------------------------------------
-bot_filter() {
-    if [ "$1" = - ]; then
-        echo "botid IS NULL"
-    else
-        # Cast to the column's own type, so the source's index on botid serves the lookup.
-        echo "botid = CAST(convert_from(decode('$1', 'hex'), 'UTF8') AS $botid_type)"
-    fi
-}
-
-# Streams one bot from the source into a staging table on the target and inserts what is
-# missing, all in one target transaction that refuses to commit a short stream.
-copy_bot() {
-    key=$1 expected=$2
-    filter=$(bot_filter "$key")
-    rm -f "$work/source-failed"
+# --- the stream --------------------------------------------------------------------------------
+# stream.sql is what the source session runs: per transaction, it prints the target's statements
+# (from the variables below, and literals of digits and hex keys only) around one `COPY (SELECT
+# ...) TO STDOUT` of its bots, named by their hex keys. A bot the target has none of goes into
+# `items`; one with some rows (a partial copy by someone else, or extra rows) through a staging
+# table. `:ROW_COUNT` is the target's count of the rows its COPY received.
+step="planning the copy"
+awk -F "$tab" -v batch_rows="$BATCH_ROWS" -v q="'" '
+    # Printed key by key: building one string of thousands of keys in awk takes seconds. A
+    # semi-join (IN), not = ANY (ARRAY(...)): that compares each row with every key in turn.
+    function print_filter(kind,    i) {
+        if (bots[kind] > null_bot[kind]) {
+            printf "botid IN (SELECT CAST(convert_from(decode(h, %shex%s), %sUTF8%s) AS :botid_type) FROM unnest(string_to_array(%s", q, q, q, q, q
+            for (i = 1; i <= keys[kind]; i++)
+                printf "%s%s", (i > 1 ? "," : ""), key[kind, i]
+            printf "%s, %s,%s)) AS h)%s", q, q, q, (null_bot[kind] ? " OR " : "")
+        }
+        if (null_bot[kind])
+            printf "botid IS NULL"
+    }
+    function emit(kind) {
+        if (bots[kind] == 0)
+            return
+        batches++
+        done_bots += bots[kind]
+        done_rows += rows[kind]
+        print "SELECT :" q kind "_start" q ";"
+        printf "COPY (SELECT :columns FROM items WHERE "
+        print_filter(kind)
+        print ") TO STDOUT;"
+        print "SELECT " q "\\." q ";"
+        print "SELECT " q "SELECT pg_temp.copy_vectors_expect(:ROW_COUNT, " rows[kind] ");" q ";"
+        if (kind == "conflict")
+            print "SELECT :" q "conflict_insert" q ";"
+        print "SELECT " q "COMMIT;" q ";"
+        print "SELECT " q "SELECT " q q "batch" q q ", " batches ";" q ";"
+        print "SELECT " q "\\warn copy_vectors.sh: " done_bots " of " total_bots " bots (" \
+            done_rows " of " total_rows " rows) committed" q ";"
+        bots[kind] = 0; rows[kind] = 0; keys[kind] = 0; null_bot[kind] = 0
+    }
+    $1 !~ /^(-|[0-9a-f]+)$/ || $2 !~ /^[0-9]+$/ || $3 !~ /^[0-9]+$/ {
+        print "copy_vectors.sh: unexpected plan line " FNR > "/dev/stderr"
+        bad = 1
+        exit 2
+    }
+    $2 == $3 { next }
+    NR == FNR { total_bots++; total_rows += $2; next }
     {
-        source_psql -c "\\copy (SELECT $columns FROM items WHERE $filter) TO STDOUT" </dev/null ||
-            : >"$work/source-failed"
-    } | target_psql -q -1 \
-        -c "CREATE TEMP TABLE copy_vectors_staging ON COMMIT DROP AS SELECT $columns FROM items WITH NO DATA" \
-        -c "\\copy copy_vectors_staging FROM pstdin" \
-        -c "DO \$\$ DECLARE n bigint; BEGIN
-              SELECT count(*) INTO n FROM copy_vectors_staging;
-              IF n <> $expected THEN
-                RAISE EXCEPTION '% rows arrived from the source, expected $expected', n;
+        kind = ($3 == 0 ? "fresh" : "conflict")
+        bots[kind]++
+        rows[kind] += $2
+        if ($1 == "-")
+            null_bot[kind] = 1
+        else
+            key[kind, ++keys[kind]] = $1
+        if (rows[kind] >= batch_rows)
+            emit(kind)
+    }
+    END {
+        if (bad)
+            exit 2
+        emit("fresh")
+        emit("conflict")
+        printf "%d\t%d\t%d\n", batches + 0, total_bots + 0, total_rows + 0 > "batches"
+    }
+' plan plan >stream.sql
+IFS=$tab read -r batches bots_to_copy rows_to_copy <batches
+say "$(wc -l <plan | tr -d ' ') bots in the source; copying $bots_to_copy of them ($rows_to_copy rows) in $batches transaction(s)"
+
+step="copying the rows (a rerun resumes with the bots not committed)"
+: >applied
+if [ "$batches" -gt 0 ]; then
+    rm -f source-failed
+    if ! {
+        source_psql -f stream.sql \
+            -v columns="$columns" -v botid_type="$botid_type" \
+            -v fresh_start="BEGIN;
+COPY items ($columns) FROM STDIN;" \
+            -v conflict_start="BEGIN;
+CREATE TEMP TABLE copy_vectors_staging ON COMMIT DROP AS SELECT $columns FROM items WITH NO DATA;
+COPY copy_vectors_staging ($columns) FROM STDIN;" \
+            -v conflict_insert="WITH inserted AS (INSERT INTO items ($columns) SELECT $columns FROM copy_vectors_staging
+    ON CONFLICT ($key_columns) DO NOTHING RETURNING botid)
+SELECT 'copied', $BOT_KEY, count(*) FROM inserted GROUP BY botid;" \
+            </dev/null || : >source-failed
+    } | target_psql \
+        -c "CREATE FUNCTION pg_temp.copy_vectors_expect(got bigint, expected bigint) RETURNS SETOF int
+            LANGUAGE plpgsql AS \$\$ BEGIN
+              IF got <> expected THEN
+                RAISE EXCEPTION '% rows arrived from the source, expected %', got, expected;
               END IF;
             END \$\$" \
-        -c "WITH inserted AS (INSERT INTO items ($columns) SELECT $columns FROM copy_vectors_staging
-              ON CONFLICT ($key_columns) DO NOTHING RETURNING 1)
-            SELECT count(*) FROM inserted"
-}
-
-: >"$work/copied"
-bots=$(wc -l <"$work/plan" | tr -d ' ')
-position=0
-while IFS=$tab read -r key source_rows target_rows label <&3; do
-    position=$((position + 1))
-    step="copying bot $label ($position of $bots)"
-    if [ "$target_rows" = "$source_rows" ]; then
-        copied=0
-    else
-        if ! copied=$(copy_bot "$key" "$source_rows"); then
-            [ -e "$work/source-failed" ] && say "reading bot $label from the source failed"
-            step="$step (nothing of it was committed; a rerun resumes with it)"
-            exit 1
-        fi
-        say "bot $label ($position of $bots): copied $copied rows, the source has $source_rows"
+        -f - >applied; then
+        [ -e source-failed ] && say "reading from the source failed"
+        exit 1
     fi
-    printf '%s\t%s\t%s\n' "$key" "$source_rows" "$copied" >>"$work/copied"
-done 3<"$work/plan"
+    committed=$(grep -c '^batch' applied || :)
+    if [ -e source-failed ] || [ "$committed" -ne "$batches" ]; then
+        [ -e source-failed ] && say "reading from the source failed"
+        step="$step: $committed of $batches transaction(s) committed"
+        exit 1
+    fi
+fi
 
-# --- the comparison --------------------------------------------------------------------------
+# --- the comparison: one session --------------------------------------------------------------
+# Copied per bot: all its rows when the target had none, what the ON CONFLICT insert reported when
+# it had some, none when it was complete.
+awk -F "$tab" -v OFS="$tab" '
+    FILENAME == "applied" { if ($1 == "copied") copied[$2] = $3; next }
+    { print $1, $2, ($2 == $3 ? 0 : ($3 == 0 ? $2 : copied[$1] + 0)) }
+' applied plan >copied
+
 step="comparing the row counts"
-target_psql -q \
+target_psql \
     -c "CREATE TEMP TABLE copy_vectors_done (bot text, source_rows bigint, copied bigint)" \
-    -c "\\copy copy_vectors_done FROM pstdin" \
+    -c "\\copy copy_vectors_done FROM 'copied'" \
     -c "CREATE TEMP TABLE copy_vectors_result AS
         SELECT bot, coalesce(d.source_rows, 0) AS source_rows, coalesce(t.target_rows, 0) AS target_rows,
                coalesce(d.copied, 0) AS copied
@@ -201,12 +286,11 @@ target_psql -q \
             coalesce(sum(copied), 0), count(*) FILTER (WHERE source_rows <> target_rows),
             to_json(count(*) FILTER (WHERE source_rows <> target_rows) = 0))
         FROM copy_vectors_result" \
-    <"$work/copied" >"$work/result"
+    </dev/null >result
 
-while IFS= read -r line; do
-    printf 'copy-vectors: %s\n' "$line"
-done <"$work/result"
-summary=$(tail -n 1 "$work/result")
+# One process, not a shell loop: `read` takes a line a byte at a time, and there is a line a bot.
+sed 's/^/copy-vectors: /' result
+summary=$(tail -n 1 result)
 case $summary in
 *'"ok":true}') exit 0 ;;
 *'"ok":false}')
