@@ -245,7 +245,13 @@ impl ChangeSetReviewer {
             _ => {
                 tracing::warn!(
                     stack,
-                    "the deployed template is not a JSON template; skipping the template comparison"
+                    "the {} template is not a JSON template (YAML?); skipping the template \
+                     comparison",
+                    if change_set.is_some() {
+                        "change set's"
+                    } else {
+                        "deployed"
+                    }
                 );
                 Ok(None)
             }

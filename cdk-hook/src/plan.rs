@@ -241,6 +241,39 @@ impl ResourceVerdict {
     }
 }
 
+/// Which of the two opinions the review had: the change set (CloudFormation's statement) and the
+/// template comparison (the second opinion that settles `unknown`). A review with one of them
+/// missing is degraded, and says why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewSources {
+    /// A change set was read.
+    pub change_set: bool,
+    /// The deployed and the new template were compared.
+    pub template: bool,
+    /// Why an opinion is missing (e.g. the deployed template is YAML); `null` when both ran.
+    #[serde(default)]
+    pub degraded: Option<String>,
+}
+
+impl ReviewSources {
+    pub fn both() -> Self {
+        Self {
+            change_set: true,
+            template: true,
+            degraded: None,
+        }
+    }
+
+    /// Only one opinion, and why.
+    pub fn only(change_set: bool, why: impl Into<String>) -> Self {
+        Self {
+            change_set,
+            template: !change_set,
+            degraded: Some(why.into()),
+        }
+    }
+}
+
 /// The whole review of one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplacementPlan {
@@ -254,6 +287,9 @@ pub struct ReplacementPlan {
     pub gated: bool,
     /// Same as `migration_needed()`: the vector store must be re-embedded after the deploy.
     pub migration_needed: bool,
+    /// Which opinions the review had (plans recorded by older builds read as neither).
+    #[serde(default)]
+    pub sources: ReviewSources,
 }
 
 impl ReplacementPlan {
@@ -270,10 +306,17 @@ impl ReplacementPlan {
             resources,
             gated: false,
             migration_needed: false,
+            sources: ReviewSources::both(),
         };
         plan.gated = plan.gates();
         plan.migration_needed = plan.migration_needed();
         plan
+    }
+
+    /// The same plan, reviewed with `sources`.
+    pub fn with_sources(mut self, sources: ReviewSources) -> Self {
+        self.sources = sources;
+        self
     }
 
     /// Any guarded resource will or may be replaced, or is removed.

@@ -12,7 +12,7 @@ use crate::CdkHookError;
 use crate::classify::{classify, link_consequences};
 use crate::describe::{ReviewedChangeSet, assemble, parse_describe_json};
 use crate::guard::GuardConfig;
-use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict};
+use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources};
 use crate::replacement_table::ReplacementTable;
 use crate::template_diff::{TemplateComparison, compare_templates, parse_template, template_fate};
 
@@ -31,15 +31,24 @@ pub fn plan_from_change_set(
     table: &ReplacementTable,
 ) -> ReplacementPlan {
     let mut verdicts = classify(&reviewed.changes, guards);
-    if let Some(t) = templates {
-        let comparison = compare_templates(t.old, t.new, guards, table);
-        verdicts = merge(verdicts, comparison, t.old);
-    }
+    let sources = match templates {
+        Some(t) => {
+            let comparison = compare_templates(t.old, t.new, guards, table);
+            verdicts = merge(verdicts, comparison, t.old);
+            ReviewSources::both()
+        }
+        None => ReviewSources::only(
+            true,
+            "template comparison skipped: the deployed or the new template is missing or not \
+             a JSON template; classified from the change set alone",
+        ),
+    };
     ReplacementPlan::new(
         reviewed.stack_name.clone(),
         reviewed.change_set_id.clone(),
         verdicts,
     )
+    .with_sources(sources)
 }
 
 /// The plan from two templates alone (`check --template-diff`).
@@ -51,7 +60,12 @@ pub fn plan_from_templates(
     table: &ReplacementTable,
 ) -> ReplacementPlan {
     let comparison = compare_templates(old, new, guards, table);
-    ReplacementPlan::new(stack.to_owned(), None, comparison.verdicts)
+    ReplacementPlan::new(stack.to_owned(), None, comparison.verdicts).with_sources(
+        ReviewSources::only(
+            false,
+            "no change set (--template-diff): the templates alone",
+        ),
+    )
 }
 
 /// Reads and classifies saved `describe-change-set` output (one file per page or nested change
@@ -76,7 +90,11 @@ pub fn plan_from_describe_files(
         reviewed.stack_name.clone(),
         reviewed.change_set_id.clone(),
         classify(&reviewed.changes, guards),
-    );
+    )
+    .with_sources(ReviewSources::only(
+        true,
+        "no template comparison (--describe-file): the change set alone",
+    ));
     Ok((plan, no_changes))
 }
 

@@ -64,7 +64,7 @@ pub async fn find_existing_task(
 }
 
 /// The family of a task definition given as `family`, `family:revision` or its ARN.
-fn task_family(task_definition: &str) -> &str {
+pub(crate) fn task_family(task_definition: &str) -> &str {
     let name = task_definition
         .rsplit('/')
         .next()

@@ -18,7 +18,8 @@ pub use crate::journal_read::{
     summarize,
 };
 use crate::report::Outcome;
-use crate::target::MigrationTarget;
+use crate::state;
+use crate::target::{MigrationTarget, VectorStore};
 
 pub const JOURNAL_VERSION: u32 = 1;
 
@@ -31,6 +32,9 @@ pub enum Entry {
         stack: String,
         fingerprint: String,
         target: MigrationTarget,
+        /// The vector store the run embeds into; absent in journals of older builds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vector_store: Option<VectorStore>,
         at: String,
     },
     Resumed {
@@ -72,6 +76,19 @@ pub enum JournalError {
         line: usize,
         message: String,
     },
+    #[error(
+        "journal {path} embedded into {}, and the stack's vector store is now {}: its bots' \
+         vectors are not in this one, so it cannot be resumed; start a new run (without --resume, \
+         or with --fresh), which launches every bot into the current vector store",
+        describe_store(.journal.as_ref()), describe_store(.current.as_ref())
+    )]
+    OtherVectorStore {
+        path: PathBuf,
+        journal: Option<VectorStore>,
+        current: Option<VectorStore>,
+    },
+    #[error(transparent)]
+    State(#[from] state::StateError),
     #[error("journal {path} has no header line")]
     NoHeader { path: PathBuf },
     #[error(
@@ -84,6 +101,13 @@ pub enum JournalError {
     },
 }
 
+fn describe_store(store: Option<&VectorStore>) -> String {
+    store.map_or_else(
+        || "an unnamed vector store".to_owned(),
+        VectorStore::to_string,
+    )
+}
+
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |source| JournalError::Io {
         path: path.to_owned(),
@@ -91,20 +115,7 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError
     }
 }
 
-/// The directory holding a stack's journals and reports.
-pub fn stack_dir(state_dir: &Path, stack: &str) -> PathBuf {
-    let safe: String = stack
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    state_dir.join(safe)
-}
+pub use crate::state::stack_dir;
 
 /// An open journal; lines are appended from several tasks, hence the lock.
 #[derive(Debug)]
@@ -119,26 +130,23 @@ impl Journal {
         state_dir: &Path,
         stack: &str,
         target: &MigrationTarget,
+        vector_store: Option<&VectorStore>,
         run_id: &str,
     ) -> Result<Self, JournalError> {
         let dir = stack_dir(state_dir, stack);
-        create_private_dir(state_dir)?;
-        create_private_dir(&dir)?;
+        state::create_private_dir(&dir)?;
         let stamp = now_compact();
         let mut n = 0;
         let (path, file) = loop {
-            let name = if n == 0 {
-                format!("journal-{stamp}.jsonl")
-            } else {
-                format!("journal-{stamp}_{n:03}.jsonl")
-            };
-            let path = dir.join(name);
+            let path = dir.join(state::journal_name(&stamp, n));
             match open_private(OpenOptions::new().append(true).create_new(true), &path) {
                 Ok(file) => break (path, file),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
                 Err(e) => return Err(io_err(&path)(e)),
             }
         };
+        // The header is fsynced below; the file's directory entry needs its own sync.
+        state::sync_dir(&dir)?;
         let journal = Self {
             path,
             file: Mutex::new(file),
@@ -150,6 +158,7 @@ impl Journal {
                 stack: stack.to_owned(),
                 fingerprint: target.fingerprint(),
                 target: target.clone(),
+                vector_store: vector_store.cloned(),
                 at: now_rfc3339(),
             },
             true,
@@ -157,28 +166,29 @@ impl Journal {
         Ok(journal)
     }
 
-    /// Continues an existing journal: refuses another target's, cuts a torn last line off, and
-    /// records the new run id.
+    /// Continues an existing journal: refuses another target's or another vector store's, cuts a
+    /// torn last line off, ends a complete last line that lacks its line end, and records the new
+    /// run id.
+    ///
+    /// Cutting is safe only because no other process writes the journal: every writer holds the
+    /// stack's lock (`lock.rs`) for its whole run, so a torn line is a dead process's.
     pub fn reopen(
         path: &Path,
         target: &MigrationTarget,
+        vector_store: Option<&VectorStore>,
         run_id: &str,
     ) -> Result<(Self, JournalState), JournalError> {
-        let state = read(path)?;
-        let expected = target.fingerprint();
-        if state.fingerprint != expected {
-            return Err(JournalError::OtherTarget {
-                path: path.to_owned(),
-                expected,
-                found: state.fingerprint,
-            });
-        }
-        let file = OpenOptions::new()
+        let state = read_for(path, target, vector_store)?;
+        let mut file = OpenOptions::new()
             .append(true)
             .open(path)
             .map_err(io_err(path))?;
         if state.truncated_tail {
             file.set_len(state.valid_len).map_err(io_err(path))?;
+        } else if state.unterminated_tail {
+            // The last entry is whole but its `\n` never made it: end it, or the next line would
+            // run onto it.
+            file.write_all(b"\n").map_err(io_err(path))?;
         }
         let journal = Self {
             path: path.to_owned(),
@@ -215,12 +225,30 @@ impl Journal {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), JournalError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io_err(dir))
+/// Reads a journal for a resume of `target` into `vector_store`: another target's or another
+/// vector store's journal is refused.
+pub fn read_for(
+    path: &Path,
+    target: &MigrationTarget,
+    vector_store: Option<&VectorStore>,
+) -> Result<JournalState, JournalError> {
+    let state = read(path)?;
+    let expected = target.fingerprint();
+    if state.fingerprint != expected {
+        return Err(JournalError::OtherTarget {
+            path: path.to_owned(),
+            expected,
+            found: state.fingerprint,
+        });
+    }
+    if !VectorStore::same(state.vector_store.as_ref(), vector_store) {
+        return Err(JournalError::OtherVectorStore {
+            path: path.to_owned(),
+            journal: state.vector_store,
+            current: vector_store.cloned(),
+        });
+    }
+    Ok(state)
 }
 
 fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::bot::{BotKey, PackedKey};
 use crate::journal::{Entry, JournalError, io_err};
 use crate::report::Outcome;
-use crate::target::MigrationTarget;
+use crate::target::{MigrationTarget, VectorStore};
 
 /// A task ARN held as two parts: what every task of a journal shares
 /// (`arn:aws:ecs:<region>:<account>:task/<cluster>/`, stored once) and the task id. A resume holds
@@ -86,6 +86,7 @@ pub struct JournalState {
     pub fingerprint: String,
     pub stack: String,
     pub target: MigrationTarget,
+    pub vector_store: Option<VectorStore>,
     /// Every run id that wrote to the journal, first one first.
     pub run_ids: Vec<String>,
     pub finished: bool,
@@ -93,6 +94,8 @@ pub struct JournalState {
     /// The length of the complete lines; anything after is a torn write.
     pub valid_len: u64,
     pub truncated_tail: bool,
+    /// The last line is a whole entry without its line end (a crash between the two).
+    pub unterminated_tail: bool,
 }
 
 impl JournalState {
@@ -105,6 +108,7 @@ impl JournalState {
 struct Extent {
     valid_len: u64,
     truncated_tail: bool,
+    unterminated_tail: bool,
 }
 
 /// Hands every entry of the complete lines to `on_entry`, in order. A torn last line (a crash
@@ -119,6 +123,7 @@ fn fold(
     let mut extent = Extent {
         valid_len: 0,
         truncated_tail: false,
+        unterminated_tail: false,
     };
     let mut buf = Vec::new();
     let mut line_no = 0;
@@ -150,6 +155,7 @@ fn fold(
             }
         };
         extent.valid_len += n as u64;
+        extent.unterminated_tail = !complete;
         on_entry(entry);
         if first_only {
             break;
@@ -176,10 +182,11 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
             stack,
             fingerprint,
             target,
+            vector_store,
             ..
         } => {
             run_ids.push(run_id);
-            header = Some((stack, fingerprint, target));
+            header = Some((stack, fingerprint, target, vector_store));
         }
         Entry::Resumed { run_id, .. } => {
             run_ids.push(run_id);
@@ -221,17 +228,19 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
             bots.insert(key, state);
         }
     })?;
-    let (stack, fingerprint, target) = header.ok_or_else(|| no_header(path))?;
+    let (stack, fingerprint, target, vector_store) = header.ok_or_else(|| no_header(path))?;
     Ok(JournalState {
         path: path.to_owned(),
         fingerprint,
         stack,
         target,
+        vector_store,
         run_ids,
         finished,
         bots,
         valid_len: extent.valid_len,
         truncated_tail: extent.truncated_tail,
+        unterminated_tail: extent.unterminated_tail,
     })
 }
 
@@ -240,6 +249,9 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
 pub struct JournalSummary {
     pub path: PathBuf,
     pub fingerprint: String,
+    pub vector_store: Option<VectorStore>,
+    /// Every run id that wrote to the journal: their tasks are this journal's, not another run's.
+    pub run_ids: Vec<String>,
     pub finished: bool,
     /// Bots with an intent or a running task.
     pub launched: u64,
@@ -256,12 +268,24 @@ enum Stage {
 }
 
 pub fn summarize(path: &Path) -> Result<JournalSummary, JournalError> {
-    let mut fingerprint = None;
+    let mut header = None;
+    let mut run_ids = Vec::new();
     let mut finished = false;
     let mut bots: HashMap<PackedKey, Stage> = HashMap::new();
     fold(path, false, |entry| match entry {
-        Entry::Header { fingerprint: f, .. } => fingerprint = Some(f),
-        Entry::Resumed { .. } => finished = false,
+        Entry::Header {
+            fingerprint,
+            vector_store,
+            run_id,
+            ..
+        } => {
+            run_ids.push(run_id);
+            header = Some((fingerprint, vector_store));
+        }
+        Entry::Resumed { run_id, .. } => {
+            run_ids.push(run_id);
+            finished = false;
+        }
         Entry::Finished { .. } => finished = true,
         Entry::Intent { pk, sk, .. } | Entry::Launched { pk, sk, .. } => {
             bots.insert(PackedKey::new(&pk, &sk), Stage::Launched);
@@ -276,9 +300,12 @@ pub fn summarize(path: &Path) -> Result<JournalSummary, JournalError> {
             bots.insert(PackedKey::new(&pk, &sk), stage);
         }
     })?;
+    let (fingerprint, vector_store) = header.ok_or_else(|| no_header(path))?;
     let mut summary = JournalSummary {
         path: path.to_owned(),
-        fingerprint: fingerprint.ok_or_else(|| no_header(path))?,
+        fingerprint,
+        vector_store,
+        run_ids,
         finished,
         launched: 0,
         succeeded: 0,
@@ -366,7 +393,7 @@ fn journals_newest_first(state_dir: &Path, stack: &str) -> Result<Vec<PathBuf>, 
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("journal-") && n.ends_with(".jsonl"))
+                .is_some_and(crate::state::is_journal_name)
         })
         .collect();
     // UTC timestamps in the names sort chronologically; `_NNN` (same second) sorts after `.jsonl`.

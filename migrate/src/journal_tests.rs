@@ -47,7 +47,7 @@ fn launched(j: &Journal, k: &BotKey, arn: &str) {
 fn round_trip_folds_bot_states() {
     let dir = tempfile::tempdir().unwrap();
     let t = target("T");
-    let j = Journal::create(dir.path(), "Stack", &t, "run1").unwrap();
+    let j = Journal::create(dir.path(), "Stack", &t, None, "run1").unwrap();
     intent(&j, &key(1), "sb1");
     intent(&j, &key(2), "sb2");
     launched(&j, &key(2), "arn:task/c/2");
@@ -127,7 +127,7 @@ fn state_dir_and_journal_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let state_dir = dir.path().join(".xtask");
-    let j = Journal::create(&state_dir, "Stack", &target("T"), "r").unwrap();
+    let j = Journal::create(&state_dir, "Stack", &target("T"), None, "r").unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&state_dir), 0o700);
     assert_eq!(mode(&state_dir.join("Stack")), 0o700);
@@ -144,7 +144,7 @@ fn truncated_last_line_is_ignored_then_cut_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let t = target("T");
     let path = {
-        let j = Journal::create(dir.path(), "S", &t, "run1").unwrap();
+        let j = Journal::create(dir.path(), "S", &t, None, "run1").unwrap();
         intent(&j, &key(1), "sb1");
         launched(&j, &key(1), "arn:task/c/1");
         j.path().to_owned()
@@ -159,7 +159,7 @@ fn truncated_last_line_is_ignored_then_cut_on_reopen() {
     assert!(state.truncated_tail);
     assert_eq!(state.bots.len(), 1);
 
-    let (j, _) = Journal::reopen(&path, &t, "run2").unwrap();
+    let (j, _) = Journal::reopen(&path, &t, None, "run2").unwrap();
     intent(&j, &key(2), "sb2");
     let state = read(&path).unwrap();
     assert!(!state.truncated_tail);
@@ -168,9 +168,66 @@ fn truncated_last_line_is_ignored_then_cut_on_reopen() {
 }
 
 #[test]
+fn a_whole_last_line_without_its_line_end_is_ended_not_joined_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("T");
+    let path = {
+        let j = Journal::create(dir.path(), "S", &t, None, "run1").unwrap();
+        j.path().to_owned()
+    };
+    // A crash between the entry and its `\n`: the entry parses, the line is not ended.
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(br#"{"type":"intent","pk":"u","sk":"u#BOT#b","started_by":"sb"}"#)
+        .unwrap();
+    drop(f);
+    let state = read(&path).unwrap();
+    assert!(state.unterminated_tail && !state.truncated_tail);
+    assert_eq!(state.bots.len(), 1);
+
+    let (j, _) = Journal::reopen(&path, &t, None, "run2").unwrap();
+    intent(&j, &key(2), "sb2");
+    let state = read(&path).expect("every line is whole after the reopen");
+    assert!(!state.unterminated_tail);
+    assert_eq!(state.bots.len(), 2);
+    assert_eq!(state.run_ids, ["run1", "run2"]);
+}
+
+#[test]
+fn a_journal_of_another_vector_store_is_never_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("T");
+    let store = |id: &str, by: Option<&str>| crate::VectorStore {
+        cluster_identifier: id.into(),
+        endpoint: Some(format!("{id}.cluster.example")),
+        replaced_by: by.map(str::to_owned),
+    };
+    let old = store("db-old", None);
+    let j = Journal::create(dir.path(), "S", &t, Some(&old), "r1").unwrap();
+    let path = j.path().to_owned();
+    drop(j);
+    let new = store("db-new", Some("arn:changeSet/x"));
+    let err = Journal::reopen(&path, &t, Some(&new), "r2").unwrap_err();
+    assert!(
+        matches!(err, JournalError::OtherVectorStore { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("db-old") && message.contains("db-new") && message.contains("--fresh"),
+        "{message}"
+    );
+    // Unnamed on one side only is not the same store either.
+    assert!(Journal::reopen(&path, &t, None, "r2").is_err());
+    // The same store resumes, whoever replaced it.
+    let same = store("db-old", Some("arn:changeSet/y"));
+    Journal::reopen(&path, &t, Some(&same), "r3").unwrap();
+    assert_eq!(read(&path).unwrap().vector_store, Some(old));
+}
+
+#[test]
 fn a_bad_line_in_the_middle_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let j = Journal::create(dir.path(), "S", &target("T"), "r").unwrap();
+    let j = Journal::create(dir.path(), "S", &target("T"), None, "r").unwrap();
     let mut f = OpenOptions::new().append(true).open(j.path()).unwrap();
     f.write_all(b"not json\n").unwrap();
     drop(f);
@@ -184,8 +241,8 @@ fn a_bad_line_in_the_middle_is_an_error() {
 #[test]
 fn reopen_refuses_another_targets_journal() {
     let dir = tempfile::tempdir().unwrap();
-    let j = Journal::create(dir.path(), "S", &target("T"), "r").unwrap();
-    let err = Journal::reopen(j.path(), &target("Other"), "r2").unwrap_err();
+    let j = Journal::create(dir.path(), "S", &target("T"), None, "r").unwrap();
+    let err = Journal::reopen(j.path(), &target("Other"), None, "r2").unwrap_err();
     assert!(matches!(err, JournalError::OtherTarget { .. }));
     assert!(
         err.to_string().contains("another migration target"),
@@ -197,14 +254,14 @@ fn reopen_refuses_another_targets_journal() {
 fn an_unfinished_journal_of_another_target_is_found_and_a_finished_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let (mine, theirs) = (target("T"), target("Other"));
-    Journal::create(dir.path(), "S", &mine, "r1").unwrap();
+    Journal::create(dir.path(), "S", &mine, None, "r1").unwrap();
     let elsewhere = |t: &MigrationTarget| {
         find_unfinished_elsewhere(dir.path(), "S", &t.fingerprint())
             .unwrap()
             .map(|s| s.path)
     };
     assert_eq!(elsewhere(&mine), None, "its own journal is not elsewhere");
-    let other = Journal::create(dir.path(), "S", &theirs, "r2").unwrap();
+    let other = Journal::create(dir.path(), "S", &theirs, None, "r2").unwrap();
     assert_eq!(elsewhere(&mine).as_deref(), Some(other.path()));
     other.finish().unwrap();
     assert_eq!(
@@ -219,9 +276,9 @@ fn find_latest_picks_the_newest_of_the_same_target() {
     let dir = tempfile::tempdir().unwrap();
     assert!(find_latest(dir.path(), "S", "x").unwrap().is_none());
     let t = target("T");
-    let first = Journal::create(dir.path(), "S", &t, "r1").unwrap();
-    let second = Journal::create(dir.path(), "S", &t, "r2").unwrap();
-    let other = Journal::create(dir.path(), "S", &target("Other"), "r3").unwrap();
+    let first = Journal::create(dir.path(), "S", &t, None, "r1").unwrap();
+    let second = Journal::create(dir.path(), "S", &t, None, "r2").unwrap();
+    let other = Journal::create(dir.path(), "S", &target("Other"), None, "r3").unwrap();
     // Same second: the names get a counter and still sort in creation order.
     assert!(first.path() < second.path());
     let found = find_latest(dir.path(), "S", &t.fingerprint())
@@ -252,7 +309,7 @@ fn find_latest_picks_the_newest_of_the_same_target() {
 fn summary_counts_each_bot_by_its_last_line() {
     let dir = tempfile::tempdir().unwrap();
     let t = target("T");
-    let j = Journal::create(dir.path(), "S", &t, "r1").unwrap();
+    let j = Journal::create(dir.path(), "S", &t, None, "r1").unwrap();
     let outcome = |k: &BotKey, outcome: Outcome| {
         j.append(
             &Entry::Outcome {

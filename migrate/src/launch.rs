@@ -1,7 +1,8 @@
 //! One RunTask per bot, under a token bucket and an in-flight cap, with retries.
 //!
 //! Exactly-once: every launch carries `startedBy` = `mig-<run id>-<bot hash>` (also the RunTask
-//! `clientToken`, so AWS itself de-duplicates a retried call) and is preceded by a fsynced `intent`
+//! `clientToken`, so AWS itself de-duplicates a retried call; after a capacity failure, whose
+//! answer ECS would replay for that token, the next attempt takes `<startedBy>-r<n>`) and is preceded by a fsynced `intent`
 //! journal line. A bot whose journal ends at `intent` may have a task that the process never heard
 //! of; before launching it again, `ListTasks(startedBy=...)` (running and stopped) and
 //! `DescribeTasks` look for a task whose command carries this bot's keys, and that task is adopted.
@@ -50,8 +51,11 @@ pub(crate) struct LaunchJob {
 /// Why one RunTask attempt did not start a task, as far as the caller knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptError {
-    /// Capacity `failures`, throttling: refused, nothing started; worth another attempt.
+    /// Throttling: refused before ECS looked at it, nothing started; worth another attempt.
     Retryable(String),
+    /// Capacity `failures` (a 200 answer without a task): nothing started, and ECS keeps that
+    /// answer for the client token, so the next attempt needs a new one.
+    Capacity(String),
     /// No answer (timeout, dropped connection, unreadable answer) or a 5xx: worth another attempt,
     /// and the call may have started a task all the same.
     Unanswered(String),
@@ -73,6 +77,7 @@ pub fn run_task_request(
     target: &MigrationTarget,
     bot: &BotKey,
     started_by: &str,
+    client_token: &str,
 ) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(target.subnets.clone()))
@@ -91,7 +96,7 @@ pub fn run_task_request(
         .task_definition(&target.task_definition)
         .count(1)
         .started_by(started_by)
-        .client_token(started_by)
+        .client_token(client_token)
         .network_configuration(
             NetworkConfiguration::builder()
                 .awsvpc_configuration(vpc)
@@ -116,8 +121,10 @@ pub async fn attempt_launch(
     target: &MigrationTarget,
     bot: &BotKey,
     started_by: &str,
+    client_token: &str,
 ) -> Result<String, AttemptError> {
-    let request = run_task_request(ecs, target, bot, started_by).map_err(AttemptError::Fatal)?;
+    let request = run_task_request(ecs, target, bot, started_by, client_token)
+        .map_err(AttemptError::Fatal)?;
     let answer = request
         .customize()
         .config_override(
@@ -127,7 +134,7 @@ pub async fn attempt_launch(
         .await;
     match answer {
         Ok(out) => started_task(&out).map_err(|failures| {
-            AttemptError::Retryable(if failures.is_empty() {
+            AttemptError::Capacity(if failures.is_empty() {
                 "RunTask returned neither a task nor a failure".to_owned()
             } else {
                 format!("RunTask failures: {}", failures.join("; "))
@@ -202,11 +209,12 @@ pub async fn launch_with_retries(
     let max = policy.max_attempts.max(1);
     let mut attempt = 1;
     let mut maybe_started = false;
+    let mut client_token = started_by.to_owned();
     if !first_token_taken {
         limiter.acquire().await;
     }
     loop {
-        let reason = match attempt_launch(ecs, target, bot, started_by).await {
+        let reason = match attempt_launch(ecs, target, bot, started_by, &client_token).await {
             Ok(arn) => return Ok(arn),
             Err(AttemptError::Fatal(reason)) => {
                 return Err(GaveUp {
@@ -219,6 +227,10 @@ pub async fn launch_with_retries(
                 reason
             }
             Err(AttemptError::Retryable(reason)) => reason,
+            Err(AttemptError::Capacity(reason)) => {
+                client_token = format!("{started_by}-r{attempt}");
+                reason
+            }
         };
         if attempt >= max {
             return Err(GaveUp {

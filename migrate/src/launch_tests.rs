@@ -96,7 +96,9 @@ async fn request_follows_the_task_contract() {
         })
         .then_output(|| ok_task("arn:task/cluster/t1"));
     let ecs = mock_client!(aws_sdk_ecs, [&rule]);
-    let arn = attempt_launch(&ecs, &target(), &bot(), "sb").await.unwrap();
+    let arn = attempt_launch(&ecs, &target(), &bot(), "sb", "sb")
+        .await
+        .unwrap();
     assert_eq!(arn, "arn:task/cluster/t1");
 }
 
@@ -131,6 +133,49 @@ async fn failures_in_the_answer_are_retried_then_succeed() {
         retries[0].1.contains("Capacity is unavailable"),
         "{retries:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_a_capacity_failure_takes_a_new_client_token_with_the_same_started_by() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rule = {
+        let seen = seen.clone();
+        mock!(Client::run_task)
+            .match_requests(move |r| {
+                let pair = (
+                    r.client_token().unwrap_or_default().to_owned(),
+                    r.started_by().unwrap_or_default().to_owned(),
+                );
+                seen.lock().unwrap().push(pair);
+                true
+            })
+            .sequence()
+            .output(capacity_failure)
+            .error(throttled)
+            .output(|| ok_task("arn:task/c/ok"))
+            .build()
+    };
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let limiter = TokenBucket::new(20.0, 20.0);
+    let arn = launch_with_retries(
+        &ecs,
+        &target(),
+        &bot(),
+        "sb",
+        &limiter,
+        policy(5),
+        false,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(arn, "arn:task/c/ok");
+    let mut seen = seen.lock().unwrap().clone();
+    seen.dedup();
+    let pair = |t: &str| (t.to_owned(), "sb".to_owned());
+    // Calls in a row with one token show once: throttling keeps the token, a capacity failure
+    // changes it.
+    assert_eq!(seen, [pair("sb"), pair("sb-r1")]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -229,7 +274,7 @@ pub(crate) fn ctx(ecs: Client, dir: &std::path::Path) -> Arc<Ctx> {
         ecs,
         ddb,
         target: target(),
-        journal: Journal::create(dir, "S", &target(), "run1").unwrap(),
+        journal: Journal::create(dir, "S", &target(), None, "run1").unwrap(),
         events: Arc::new(NoEvents),
         ledger: Ledger::default(),
     })

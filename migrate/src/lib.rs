@@ -8,6 +8,7 @@
 //! Entry points: [`plan_migration`] (scan only) then [`execute_plan`], or [`run_migration`] for both.
 
 pub mod bot;
+pub mod concurrent;
 pub mod copy;
 mod ctx;
 pub mod events;
@@ -15,6 +16,7 @@ mod existing;
 pub mod journal;
 mod journal_read;
 pub mod launch;
+pub mod lock;
 mod options;
 mod plan;
 pub mod preflight;
@@ -25,6 +27,7 @@ pub mod rows;
 mod run;
 pub mod scan;
 mod spill;
+pub mod state;
 pub mod target;
 pub mod track;
 
@@ -36,4 +39,4 @@ pub use report::{BotRow, Counts, MigrationReport, Outcome, Timings};
 pub use rows::{BotRows, NOTABLE_ROWS};
 pub use run::{execute_plan, run_migration};
 pub use scan::{BotRecord, KnowledgeCounts, MalformedItem, ScanItem};
-pub use target::MigrationTarget;
+pub use target::{MigrationTarget, VectorStore};

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::journal::JournalError;
 use crate::scan::ScanError;
-use crate::target::TargetError;
+use crate::target::{TargetError, VectorStore};
 
 /// The service clients, built by the caller from one `SdkConfig` (or mocks).
 #[derive(Debug, Clone)]
@@ -56,6 +56,9 @@ pub struct MigrationOptions {
     pub retry_failed: bool,
     pub dry_run: bool,
     pub resume: Resume,
+    /// The vector store this run embeds into, recorded in a new journal and required of a resumed
+    /// one (`None`: not known, which matches only journals that name none).
+    pub vector_store: Option<VectorStore>,
     /// Scan results buffered between the scan workers and the planner.
     pub scan_buffer: usize,
 }
@@ -78,6 +81,7 @@ impl Default for MigrationOptions {
             retry_failed: false,
             dry_run: false,
             resume: Resume::Fresh,
+            vector_store: None,
             scan_buffer: 1024,
         }
     }
@@ -98,7 +102,7 @@ pub enum MigrateError {
     Spill(#[source] std::io::Error),
 }
 
-/// Ctrl-C for the engine: the first trip stops launching (no new intent) and keeps tracking; the
+/// An interrupt (Ctrl-C, SIGTERM, SIGHUP) for the engine: the first trip stops launching (no new intent) and keeps tracking; the
 /// second makes the engine return at once, journal consistent.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
@@ -128,5 +132,15 @@ impl Interrupt {
 
     pub fn is_aborted(&self) -> bool {
         self.abort.is_cancelled()
+    }
+
+    /// Resolves at the first trip (at once if it happened already).
+    pub async fn stopped(&self) {
+        self.stop.cancelled().await
+    }
+
+    /// Resolves at the second trip.
+    pub async fn aborted(&self) {
+        self.abort.cancelled().await
     }
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use crate::bot::BotKey;
 use crate::ctx::{Ctx, Ledger};
 use crate::events::{Event, EventSink};
-use crate::journal::{self, Journal, JournalError, JournalState};
+use crate::journal::{self, Journal, JournalState};
 use crate::launch::{LaunchJob, Limits, RetryPolicy, launch_all};
 use crate::options::{Clients, Interrupt, MigrateError, MigrationOptions, Resume};
 use crate::plan::{Plan, plan_migration};
@@ -46,18 +46,26 @@ pub async fn execute_plan(
     let target = &plan.target;
     let (journal, earlier) = match (&options.resume, options.dry_run) {
         (Resume::Fresh, true) => (None, None),
-        (Resume::Journal(path), true) => (None, Some(read_for(path, target)?)),
+        (Resume::Journal(path), true) => (
+            None,
+            Some(journal::read_for(
+                path,
+                target,
+                options.vector_store.as_ref(),
+            )?),
+        ),
         (Resume::Fresh, false) => (
             Some(Journal::create(
                 &options.state_dir,
                 &options.stack,
                 target,
+                options.vector_store.as_ref(),
                 &run_id,
             )?),
             None,
         ),
         (Resume::Journal(path), false) => {
-            let (j, state) = Journal::reopen(path, target, &run_id)?;
+            let (j, state) = Journal::reopen(path, target, options.vector_store.as_ref(), &run_id)?;
             (Some(j), Some(state))
         }
     };
@@ -240,21 +248,6 @@ fn decisions<'a>(
         let decision = decide(state, &key, run_id, options.retry_failed);
         (key, Some(decision))
     })
-}
-
-fn read_for(
-    path: &std::path::Path,
-    target: &MigrationTarget,
-) -> Result<JournalState, JournalError> {
-    let state = journal::read(path)?;
-    if state.fingerprint != target.fingerprint() {
-        return Err(JournalError::OtherTarget {
-            path: path.to_owned(),
-            expected: target.fingerprint(),
-            found: state.fingerprint,
-        });
-    }
-    Ok(state)
 }
 
 /// What the launch phase measured.

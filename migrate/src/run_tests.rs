@@ -1,3 +1,4 @@
+use crate::journal::JournalError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -219,7 +220,7 @@ async fn resume_launches_only_what_needs_it() {
     let key = |u: &str, id: &str| crate::BotKey::new(u, format!("{u}#BOT#{id}"));
     // Earlier run: a succeeded, c still running, bad failed; nothing for the rest.
     let path = {
-        let j = crate::journal::Journal::create(dir.path(), &opts.stack, &t, "old").unwrap();
+        let j = crate::journal::Journal::create(dir.path(), &opts.stack, &t, None, "old").unwrap();
         for (k, arn) in [
             (key("u1", "a"), "arn:task/c/9"),
             (key("u2", "c"), "arn:task/c/8"),

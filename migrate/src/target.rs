@@ -20,6 +20,42 @@ pub struct MigrationTarget {
     pub assign_public_ip: bool,
 }
 
+/// The vector store a run embeds into: the Aurora cluster the embedding tasks write to. A journal
+/// names it, so that a journal of a replaced cluster is never resumed into its successor (the ECS
+/// names in the fingerprint stay the same across a replacement on AWS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorStore {
+    /// The DB cluster's identifier (its physical id in the stack).
+    pub cluster_identifier: String,
+    /// The cluster's endpoint, when the stack says it.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The change set of the `deploy` that replaced the cluster and then ran this migration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
+}
+
+impl VectorStore {
+    /// Whether two journals' stores are one store: identifier and endpoint decide, not who ran it.
+    pub fn same(a: Option<&Self>, b: Option<&Self>) -> bool {
+        let key = |s: Option<&Self>| s.map(|s| (s.cluster_identifier.clone(), s.endpoint.clone()));
+        key(a) == key(b)
+    }
+}
+
+impl std::fmt::Display for VectorStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DB cluster {}", self.cluster_identifier)?;
+        if let Some(endpoint) = &self.endpoint {
+            write!(f, " ({endpoint})")?;
+        }
+        if let Some(change_set) = &self.replaced_by {
+            write!(f, ", replaced by the deploy of change set {change_set}")?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("incomplete migration target: {}", .missing.join(", "))]
 pub struct TargetError {

@@ -157,6 +157,7 @@ async fn track_all_waits_for_stop_then_reads_the_bot() {
             dir.path(),
             "S",
             &crate::launch::tests::target(),
+            None,
             "r",
         )
         .unwrap(),

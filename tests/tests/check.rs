@@ -224,3 +224,95 @@ async fn describe_file_and_template_diff_agree_with_the_live_check() {
         "will"
     );
 }
+
+/// A stack deployed from YAML: the template comparison cannot read the deployed template, so the
+/// review has one opinion, the change set's. It says so on stderr and in the JSON (and under the
+/// table), and still gates on what the change set says.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_review_without_its_template_comparison_says_so_on_stderr_and_in_the_json() {
+    let emulator = Emulator::start();
+    let app = FixtureApp::deployed(&emulator, Release::V0);
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config().await);
+    let deployed = cfn.get_template().stack_name(STACK).send().await.unwrap();
+    // A comment line makes the same template YAML to CloudFormation and no longer JSON.
+    let yaml = format!(
+        "# deployed from YAML\n{}",
+        deployed.template_body().unwrap()
+    );
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    let parameters = stack.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key(p.parameter_key().unwrap())
+                .parameter_value(p.parameter_value().unwrap_or_default())
+                .build()
+        })
+        .collect();
+    cfn.update_stack()
+        .stack_name(STACK)
+        .template_body(yaml)
+        .set_parameters(Some(parameters))
+        .send()
+        .await
+        .expect("update the stack with its template as YAML");
+    let status = loop {
+        let described = cfn
+            .describe_stacks()
+            .stack_name(STACK)
+            .send()
+            .await
+            .unwrap();
+        let status = described.stacks()[0]
+            .stack_status()
+            .unwrap()
+            .as_str()
+            .to_owned();
+        if !status.ends_with("_IN_PROGRESS") {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, "UPDATE_COMPLETE");
+
+    let json = xtask::run(&emulator, app.dir(), &check_args(&["--json"], V1));
+    assert_eq!(json.status.code(), Some(3), "{}", printed(&json));
+    let plan = plan_of(&json);
+    assert_eq!(plan["sources"]["change_set"], true, "{plan:#}");
+    assert_eq!(plan["sources"]["template"], false, "{plan:#}");
+    let degraded = plan["sources"]["degraded"]
+        .as_str()
+        .expect("why one opinion is missing");
+    assert!(
+        degraded.contains("template comparison skipped"),
+        "{degraded}"
+    );
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    assert!(
+        stderr.contains("degraded review:") && stderr.contains("not a JSON template"),
+        "{stderr}"
+    );
+
+    let table = xtask::run(&emulator, app.dir(), &check_args(&[], V1));
+    assert_eq!(table.status.code(), Some(3), "{}", printed(&table));
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains("degraded review: template comparison skipped"),
+        "{stdout}"
+    );
+    // --quiet hides the log's warning; the plan still says it.
+    let quiet = xtask::run(
+        &emulator,
+        app.dir(),
+        &check_args(&["--quiet", "--json"], V1),
+    );
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("not a JSON template"), "{stderr}");
+    assert!(stderr.contains("degraded review:"), "{stderr}");
+}

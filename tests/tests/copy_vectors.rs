@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use tests::copy_support::{
     Copying, copy_tasks, deployed_and_restored, leftovers, set_copy_failure, set_copy_result,
@@ -64,7 +65,7 @@ async fn copy_vectors_runs_one_task_with_secret_references_and_cleans_up() {
         "SyncStatus unchanged"
     );
     mismatch_and_failure_exit_1(&c).await;
-    ctrl_c_once_waits_and_twice_leaves_the_task(&c).await;
+    a_signal_once_waits_and_twice_leaves_the_task(&c).await;
     an_unreadable_secret_stops_the_task_before_it_starts(&c).await;
     cleanup_removes_only_the_temporary_cluster(&c).await;
 }
@@ -286,9 +287,9 @@ async fn mismatch_and_failure_exit_1(c: &Copying) {
     assert_eq!(leftovers(&env.config).await, (vec![], vec![]));
 }
 
-/// Starts a copy, sends Ctrl-C once it has launched its task (and again after the first
+/// Starts a copy, sends `signal` once it has launched its task (and again after the first
 /// message when `twice`); returns the exit code and everything printed.
-fn interrupted_copy(env: &Deployed, twice: bool) -> (Option<i32>, String) {
+fn interrupted_copy(env: &Deployed, signal: Signal, twice: bool) -> (Option<i32>, String) {
     let mut child = xtask::spawn(
         &env.emulator,
         env.app.dir(),
@@ -307,18 +308,17 @@ fn interrupted_copy(env: &Deployed, twice: bool) -> (Option<i32>, String) {
             return;
         }
     };
-    let ctrl_c = || {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGINT,
-        )
-        .unwrap()
+    let send =
+        || nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    let name = match signal {
+        Signal::SIGINT => "Ctrl-C",
+        other => other.as_str(),
     };
     wait_for("launched the copy task", &mut seen);
-    ctrl_c();
-    wait_for("Ctrl-C again leaves it running", &mut seen);
+    send();
+    wait_for(&format!("{name} again leaves it running"), &mut seen);
     if twice {
-        ctrl_c();
+        send();
     }
     stderr.read_to_string(&mut seen).unwrap();
     child
@@ -330,20 +330,26 @@ fn interrupted_copy(env: &Deployed, twice: bool) -> (Option<i32>, String) {
     (child.wait().unwrap().code(), seen)
 }
 
-async fn ctrl_c_once_waits_and_twice_leaves_the_task(c: &Copying) {
+async fn a_signal_once_waits_and_twice_leaves_the_task(c: &Copying) {
     let env = &c.env;
     // Once: the task runs to its end, then the temporaries go; the copy's own result decides.
+    // SIGTERM (a cancelled CI job) is the same interrupt as Ctrl-C.
     set_copy_result(&env.emulator, &[(bot_id(&c.bots[0]), 2, 2)], None, 1.5);
-    let (code, seen) = interrupted_copy(env, false);
+    let (code, seen) = interrupted_copy(env, Signal::SIGTERM, false);
     assert_eq!(code, Some(0), "{seen}");
     assert!(seen.contains("waiting for it to stop"), "{seen}");
     assert!(seen.contains("removed the temporary secret"), "{seen}");
-    assert_eq!(leftovers(&env.config).await, (vec![], vec![]), "{seen}");
+    let left = leftovers(&env.config).await;
+    eprintln!(
+        "files left after SIGTERM to copy-vectors: task definitions {:?}, secrets {:?}",
+        left.0, left.1
+    );
+    assert_eq!(left, (vec![], vec![]), "{seen}");
 
     // Twice: the task is left running with what it needs, and said where it is.
     let before = copy_tasks(&env.emulator).len();
     set_copy_result(&env.emulator, &[(bot_id(&c.bots[0]), 2, 2)], None, 600.0);
-    let (code, seen) = interrupted_copy(env, true);
+    let (code, seen) = interrupted_copy(env, Signal::SIGINT, true);
     assert_eq!(code, Some(130), "{seen}");
     let cluster = output(&c.outputs, "EmbeddingClusterName");
     assert!(

@@ -1,6 +1,6 @@
-//! Ctrl-C while the deploy waits for its snapshot: the deploy stops with the interrupted exit
-//! code, executes nothing, deletes its change set, and records the snapshot that RDS goes on
-//! making, so the next run knows where it stands.
+//! Ctrl-C or SIGTERM (a cancelled CI job) while the deploy waits for its snapshot: the deploy
+//! stops with the signal's exit code (130, 143), executes nothing, deletes its change set, and
+//! records the snapshot that RDS goes on making, so the next run knows where it stands.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -9,8 +9,19 @@ use tests::deployed::{FAST, deployed_with_bots, to_v1};
 use tests::seed::SeedPlan;
 use tests::xtask::{self};
 
+use nix::sys::signal::Signal;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapshot() {
+    signal_during_the_snapshot_wait(Signal::SIGINT, 130).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_the_snapshot_wait_executes_nothing_and_records_the_snapshot() {
+    signal_during_the_snapshot_wait(Signal::SIGTERM, 143).await;
+}
+
+async fn signal_during_the_snapshot_wait(signal: Signal, code: i32) {
     let (env, _) = deployed_with_bots(SeedPlan::default()).await;
     // Snapshots stay `creating` for as long as this test needs.
     ureq::post(&format!(
@@ -38,14 +49,10 @@ async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapsh
             break;
         }
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     stderr.read_to_string(&mut seen).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{seen}");
+    assert_eq!(status.code(), Some(code), "{seen}");
     assert!(
         seen.contains("interrupted:") && seen.contains("nothing was executed"),
         "{seen}"
@@ -62,6 +69,12 @@ async fn ctrl_c_during_the_snapshot_wait_executes_nothing_and_records_the_snapsh
     );
 
     let dir = env.app.dir().join(".xtask").join(STACK);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    eprintln!("files left after {signal} to deploy: {files:?}, change sets 0");
     let record = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

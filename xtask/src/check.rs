@@ -59,6 +59,7 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
             "Run `cargo xtask migrate` after the deploy to re-embed every bot.",
         );
     }
+    crate::plan_view::print_review_sources(&plan, args.json);
     Ok(if plan.gates() {
         ExitCode::from(EXIT_GATED)
     } else {

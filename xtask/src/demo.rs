@@ -193,6 +193,7 @@ fn keep_running(emulator: &Emulator, rt: &tokio::runtime::Runtime) -> anyhow::Re
         }
     }
     eprintln!("e.g. aws cloudformation describe-stacks --stack-name {STACK}; Ctrl-C stops it");
-    rt.block_on(tokio::signal::ctrl_c())?;
+    let _handling = crate::signals::handle(1);
+    rt.block_on(crate::signals::interrupt().stopped());
     Ok(())
 }

@@ -19,6 +19,8 @@ mod update;
 use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
+    // Held through the migration that may follow (it runs in this process).
+    let _lock = crate::run_lock::take(&args.state_dir, &args.stack)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -39,7 +41,11 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let reviewer = ChangeSetReviewer::new(cfn.clone());
 
-    let reviewed = match review(&args, &reviewer, &guards).await? {
+    let reviewed = match review(&args, &reviewer, &guards).await {
+        Ok(review) => review,
+        Err(e) => return Err(explain_if_busy(&cfn, &args.stack, e).await),
+    };
+    let reviewed = match reviewed {
         Review::Changes(reviewed) => reviewed,
         Review::NothingToDeploy {
             stack_name,
@@ -49,7 +55,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
             reviewer.delete(&stack_name, &change_set_id).await?;
             println!("nothing to deploy: {reason}");
             return if args.migrate == MigrateWhen::Always {
-                migrate(&args, &stack_name).await
+                migrate(&args, &stack_name, None).await
             } else {
                 Ok(ExitCode::SUCCESS)
             };
@@ -68,6 +74,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
             "This deploy re-embeds every bot after the update."
         },
     );
+    crate::plan_view::print_review_sources(plan, false);
 
     if plan.gates() {
         let decision = safeguards::decide(args.on_replace, plan, interactive)?;
@@ -90,7 +97,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
                 plan,
                 change_set_id,
                 // Absolute, so the record's paths still hold when read from another directory.
-                stack_dir: migrate::journal::stack_dir(
+                stack_dir: migrate::state::stack_dir(
                     &std::path::absolute(&args.state_dir)?,
                     stack_name,
                 ),
@@ -105,7 +112,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
                         "{} {e}; the change set was deleted, nothing was executed",
                         style("interrupted:").red().bold()
                     );
-                    return Ok(ExitCode::from(crate::migrate::EXIT_ABORTED));
+                    return Ok(ExitCode::from(crate::signals::exit_code()));
                 }
                 return Err(e.context("the safeguards failed; the change set was deleted"));
             }
@@ -122,7 +129,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         Ok(settled) => settled,
         Err(e) if e.downcast_ref::<Detached>().is_some() => {
             eprintln!("{} {e}", style("interrupted:").red().bold());
-            return Ok(ExitCode::from(crate::migrate::EXIT_ABORTED));
+            return Ok(ExitCode::from(crate::signals::exit_code()));
         }
         Err(e) => return Err(e),
     };
@@ -168,7 +175,27 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
             "kept (--migrate always)"
         }
     );
-    migrate(&args, stack_name).await
+    // After a replacement the journal of the old store is history: the migration starts fresh
+    // and records which deploy replaced the store.
+    migrate(&args, stack_name, replaced.then(|| change_set_id.clone())).await
+}
+
+/// CloudFormation refuses a change set while another update of the stack runs (another deploy,
+/// a pipeline, the console): when that is why `e` happened, say exactly that.
+async fn explain_if_busy(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    match cdk_hook::stack::stack_status(cfn, stack).await {
+        Ok((status, _)) if status.ends_with("_IN_PROGRESS") => e.context(format!(
+            "stack {stack} is {status}: CloudFormation refuses a change while another update of \
+             the stack is in progress (another deploy, a pipeline, the console). This run executed \
+             nothing; wait until the stack settles (`aws cloudformation describe-stacks \
+             --stack-name {stack}`), then deploy again"
+        )),
+        _ => e,
+    }
 }
 
 /// What the review found.
@@ -268,8 +295,13 @@ async fn migration_trigger_ids(
     Ok(ids)
 }
 
-/// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options and `--yes`.
-async fn migrate(args: &Deploy, stack_name: &str) -> anyhow::Result<ExitCode> {
+/// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options and `--yes`;
+/// `replaced_by`: the change set that replaced the vector store.
+async fn migrate(
+    args: &Deploy,
+    stack_name: &str,
+    replaced_by: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let mut argv: Vec<std::ffi::OsString> = vec![
         "cargo xtask".into(),
         "migrate".into(),
@@ -287,8 +319,9 @@ async fn migrate(args: &Deploy, stack_name: &str) -> anyhow::Result<ExitCode> {
     if let Some(region) = &args.aws.region {
         argv.extend(["--region".into(), region.into()]);
     }
-    let crate::flags::Command::Migrate(flags) = Xtask::try_parse_from(argv)?.command else {
+    let crate::flags::Command::Migrate(mut flags) = Xtask::try_parse_from(argv)?.command else {
         unreachable!("the argv names the migrate subcommand");
     };
+    flags.replaced_by = replaced_by;
     crate::migrate::run_async(flags).await
 }

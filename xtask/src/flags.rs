@@ -17,6 +17,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub log: LogOptions,
+}
+
+/// How much the tool's log (warnings and below, on stderr) says; `RUST_LOG` adds directives.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct LogOptions {
+    /// More log lines on stderr: -v info, -vv debug, -vvv trace (also the AWS SDK's).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors in the log (warnings are hidden; the command's own output is unchanged).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -395,6 +408,10 @@ pub struct Migrate {
     /// List what would be launched; launch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Launch even when ECS runs tasks of another run of this tool on the same task family
+    /// (another machine's migration): every bot of both runs may get two tasks.
+    #[arg(long)]
+    pub force_concurrent: bool,
     /// Where to write the JSON report (default: .xtask/<stack>/report-<utc>.json).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -403,6 +420,10 @@ pub struct Migrate {
     pub state_dir: PathBuf,
     #[command(flatten)]
     pub aws: AwsOptions,
+    /// Set by `deploy` when it replaced the vector store: the change set, recorded in the journal,
+    /// and a fresh run whatever journal is left.
+    #[arg(skip)]
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -10,14 +10,17 @@ mod deploy;
 mod flags;
 mod gen_table;
 mod knobs;
+mod logging;
 mod migrate;
 mod nested_cargo;
 mod outputs;
 mod plan_view;
 mod progress;
 mod restore;
+mod run_lock;
 mod safeguards;
 mod setup;
+mod signals;
 mod terminal;
 mod test_run;
 #[cfg(test)]
@@ -29,6 +32,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
+    crate::logging::init(flags.log);
+    if let Err(e) = signals::install() {
+        eprintln!("error: cannot listen for signals: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match flags.command {
         flags::Command::Setup(_) => setup::run(),
         flags::Command::Test(test) => test_run::run(test),

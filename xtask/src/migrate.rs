@@ -1,7 +1,6 @@
 //! `cargo xtask migrate`: wiring and presentation of the `migrate` engine (target from the stack
 //! outputs, resume choice, summary, confirmation, progress, table, report file, exit code).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,6 +12,7 @@ use indicatif::MultiProgress;
 use migrate::journal;
 use migrate::{
     Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Resume,
+    VectorStore,
 };
 
 use crate::flags::Migrate;
@@ -20,8 +20,6 @@ use crate::progress;
 
 /// The answer was "no", or a confirmation was needed without a terminal and without `--yes`.
 pub const EXIT_REFUSED: u8 = 2;
-/// Ctrl-C ended the run before every bot got its task (or, twice, before they were tracked).
-pub const EXIT_ABORTED: u8 = 130;
 
 /// Test knobs (the emulator's tasks stop within seconds): DescribeTasks poll interval and retry
 /// backoff base, in milliseconds.
@@ -29,25 +27,37 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const BACKOFF_ENV: &str = "MIGRATE_BACKOFF_BASE_MS";
 
 pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
+    // A dry run changes nothing, so it may look while another run works.
+    let _lock = match args.dry_run {
+        true => None,
+        false => Some(crate::run_lock::take(&args.state_dir, &args.stack)?),
+    };
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
-/// Also the last step of `deploy`, which builds the `Migrate` flags from its own.
+/// Also the last step of `deploy`, which builds the `Migrate` flags from its own and holds the
+/// stack's lock for both.
 pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     let config = crate::aws::sdk_config(&args.aws).await;
     let mut target = crate::outputs::load_target(&config, &args.stack, &args.target).await?;
     target.assign_public_ip = args.assign_public_ip;
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let vector_store =
+        crate::outputs::vector_store(&config, &args.stack, args.replaced_by.clone()).await?;
+    let interactive = crate::terminal::interactive();
     eprintln!(
-        "{} table {}, cluster {}, task definition {}",
+        "{} table {}, cluster {}, task definition {}; vector store {}",
         style("target").bold(),
         target.table,
         target.cluster,
-        target.task_definition
+        target.task_definition,
+        vector_store
+            .as_ref()
+            .map_or_else(|| "not named by the stack".to_owned(), |v| v.to_string())
     );
 
     let mut options = options(&args)?;
-    options.resume = choose_resume(&args, &target, interactive)?;
+    options.resume = choose_resume(&args, &target, vector_store.as_ref(), interactive)?;
+    options.vector_store = vector_store;
     let clients = Clients::from_conf(&config);
     migrate::preflight::preflight(&clients, &target).await?;
 
@@ -134,16 +144,20 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
         }
     }
 
+    if !args.force_concurrent {
+        refuse_beside_another_run(&clients, &plan.target, &options.resume, &args.stack).await?;
+    }
     let multi = MultiProgress::new();
     let ui = Arc::new(progress::MigrateBars::new(&multi));
-    let interrupt = Interrupt::new();
-    let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), multi.clone()));
+    let _handling = crate::signals::handle(2);
+    let interrupt = crate::signals::interrupt();
+    let announcer = tokio::spawn(announce_interrupts(interrupt.clone(), multi.clone()));
     let events = {
         let ui = ui.clone();
         Arc::new(move |e: Event| ui.on_event(e))
     };
     let result = migrate::execute_plan(&clients, &plan, &options, events, &interrupt).await;
-    ctrl_c.abort();
+    announcer.abort();
     ui.finish();
     let report = result?;
 
@@ -210,6 +224,7 @@ fn options(args: &Migrate) -> anyhow::Result<MigrationOptions> {
 fn choose_resume(
     args: &Migrate,
     target: &MigrationTarget,
+    vector_store: Option<&VectorStore>,
     interactive: bool,
 ) -> anyhow::Result<Resume> {
     // --fresh never needs the journal, and reading one costs memory in proportion to its bots.
@@ -241,6 +256,16 @@ fn choose_resume(
         },
         state.path.display(),
     );
+    if let Some(change_set) = &args.replaced_by {
+        eprintln!(
+            "{what} is history: the deploy of change set {change_set} replaced the vector store; \
+             starting a new run"
+        );
+        return Ok(Resume::Fresh);
+    }
+    if !VectorStore::same(state.vector_store.as_ref(), vector_store) {
+        return other_vector_store(args, &what, state.vector_store.as_ref(), vector_store);
+    }
     if args.resume {
         eprintln!("resuming {what}");
     } else if interactive && !args.yes {
@@ -255,6 +280,69 @@ fn choose_resume(
         eprintln!("resuming {what} (the default; --fresh starts a new run)");
     }
     Ok(Resume::Journal(state.path))
+}
+
+/// The journal embedded into another vector store (the cluster was replaced since): its bots'
+/// vectors are not in the current one, so it is never resumed.
+fn other_vector_store(
+    args: &Migrate,
+    what: &str,
+    journal: Option<&VectorStore>,
+    current: Option<&VectorStore>,
+) -> anyhow::Result<Resume> {
+    let name =
+        |v: Option<&VectorStore>| v.map_or_else(|| "an unnamed one".to_owned(), |v| v.to_string());
+    let why = format!(
+        "the {what} embedded into {}, and the stack's vector store is now {}",
+        name(journal),
+        name(current)
+    );
+    if args.resume {
+        anyhow::bail!(
+            "--resume: {why}; the vectors of its bots are not in the current vector store, so it \
+             cannot be resumed: run `cargo xtask migrate --stack {}` without --resume to launch \
+             every bot into the current one",
+            args.stack
+        );
+    }
+    eprintln!("{why}: that journal is history; starting a new run into the current vector store");
+    Ok(Resume::Fresh)
+}
+
+/// Another machine's run (another state directory, so no shared lock) with tasks running on the
+/// same task family: launching beside it would give its bots a second task.
+async fn refuse_beside_another_run(
+    clients: &Clients,
+    target: &MigrationTarget,
+    resume: &Resume,
+    stack: &str,
+) -> anyhow::Result<()> {
+    let own = match resume {
+        Resume::Journal(path) => journal::summarize(path)?.run_ids,
+        Resume::Fresh => Vec::new(),
+    };
+    let others = migrate::concurrent::other_runs(&clients.ecs, target, &own)
+        .await
+        .map_err(|e| anyhow::anyhow!("listing the running embedding tasks (ListTasks): {e}"))?;
+    let Some(first) = others.first() else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "refusing to launch: another migration run of this tool, run {}, has {} task(s) running on \
+         cluster {} (task definition {}){}, started from another state directory or machine. Let \
+         it finish, or resume it where its journal is (`cargo xtask migrate --stack {stack} \
+         --resume`); --force-concurrent launches anyway, and each bot of both runs may then get \
+         two tasks",
+        first.run_id,
+        first.running_tasks,
+        target.cluster,
+        target.task_definition,
+        if others.len() > 1 {
+            format!(" ({} runs in all)", others.len())
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// `--resume` asked for a journal and there is none for this target, but an unfinished one of
@@ -276,24 +364,27 @@ fn refuse_resume_of_another_target(args: &Migrate, target: &MigrationTarget) -> 
     )
 }
 
-async fn watch_ctrl_c(interrupt: Interrupt, multi: MultiProgress) {
-    while tokio::signal::ctrl_c().await.is_ok() {
-        let message = match interrupt.trip() {
-            1 => {
-                "Ctrl-C: no new launches; tracking the running tasks. Ctrl-C again exits now (the journal keeps them for --resume)."
-            }
-            _ => {
-                "Ctrl-C again: exiting; running tasks continue in ECS, `cargo xtask migrate --resume` picks them up."
-            }
-        };
-        // Without a terminal (CI, a pipe) the bars are hidden and so is their println: say it on
-        // stderr, since a cancelled CI job's log must show what the tool did with the signal.
+/// Says what the process's interrupt (see `signals.rs`) does to the run, at each step.
+async fn announce_interrupts(interrupt: Interrupt, multi: MultiProgress) {
+    // Without a terminal (CI, a pipe) the bars are hidden and so is their println: say it on
+    // stderr, since a cancelled CI job's log must show what the tool did with the signal.
+    let say = |message: String| {
         if multi.is_hidden() {
             eprintln!("{message}");
         } else {
             let _ = multi.println(message);
         }
-    }
+    };
+    interrupt.stopped().await;
+    let name = crate::signals::name();
+    say(format!(
+        "{name}: no new launches; tracking the running tasks. {name} again exits now (the journal keeps them for --resume)."
+    ));
+    interrupt.aborted().await;
+    say(format!(
+        "{} again: exiting; running tasks continue in ECS, `cargo xtask migrate --resume` picks them up.",
+        crate::signals::name()
+    ));
 }
 
 /// Exit 0 only when every bot that needed embedding succeeded; with --no-wait, when every bot got
@@ -303,7 +394,7 @@ fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> 
     let c = &report.counts;
     let cut_short = c.not_launched > 0 || (!no_wait && c.still_running > 0);
     if interrupt.is_aborted() || (interrupt.is_stopping() && cut_short) {
-        return ExitCode::from(EXIT_ABORTED);
+        return ExitCode::from(crate::signals::exit_code());
     }
     let ok = if no_wait {
         c.failed == 0 && c.launch_failed == 0 && c.not_launched == 0
@@ -322,7 +413,7 @@ fn default_report_path(state_dir: &Path, stack: &str) -> PathBuf {
     let stamp = time::OffsetDateTime::now_utc()
         .format(&format)
         .unwrap_or_else(|_| "now".into());
-    journal::stack_dir(state_dir, stack).join(format!("report-{stamp}.json"))
+    migrate::state::stack_dir(state_dir, stack).join(migrate::state::report_name(&stamp))
 }
 
 fn write_report(report: &MigrationReport, path: &Path) -> anyhow::Result<()> {

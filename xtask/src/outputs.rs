@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use migrate::MigrationTarget;
+use migrate::{MigrationTarget, VectorStore};
 
 use crate::flags::{OutputFormat, Outputs, TargetOverrides};
 
@@ -192,6 +192,50 @@ pub async fn load_target(
     })?;
     target.validate()?;
     Ok(target)
+}
+
+/// The output Bedrock Chat publishes for the vector store's endpoint.
+const DB_HOSTNAME_PREFIX: &str = "DbConfigHostname";
+
+/// The vector store the migration embeds into: the stack's `AWS::RDS::DBCluster` (the vector-store
+/// one when there are several) and its endpoint output. `None` when the stack has no cluster or
+/// does not exist (a target given entirely by flags). Other failures are errors: a journal must
+/// not be judged against a store that could not be read.
+pub async fn vector_store(
+    config: &SdkConfig,
+    stack: &str,
+    replaced_by: Option<String>,
+) -> anyhow::Result<Option<VectorStore>> {
+    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let clusters =
+        match cdk_hook::stack::resources_of_type(&cfn, stack, "AWS::RDS::DBCluster").await {
+            Ok(clusters) => clusters,
+            Err(e) if e.to_string().contains("does not exist") => return Ok(None),
+            Err(e) => return Err(e).context(format!("the vector store of stack {stack}")),
+        };
+    let preferred: Vec<&(String, String)> = clusters
+        .iter()
+        .filter(|(logical, _)| logical.starts_with("VectorStore"))
+        .collect();
+    let mut ids: Vec<&str> = if preferred.is_empty() {
+        clusters.iter().map(|(_, id)| id.as_str()).collect()
+    } else {
+        preferred.iter().map(|(_, id)| id.as_str()).collect()
+    };
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    ids.sort_unstable();
+    let endpoint = stack_outputs(config, stack)
+        .await?
+        .into_iter()
+        .find(|(k, _)| k.starts_with(DB_HOSTNAME_PREFIX))
+        .map(|(_, v)| v);
+    Ok(Some(VectorStore {
+        cluster_identifier: ids.join("+"),
+        endpoint,
+        replaced_by,
+    }))
 }
 
 pub fn run(args: Outputs) -> anyhow::Result<ExitCode> {

@@ -193,3 +193,17 @@ fn meaning(plan: &ReplacementPlan, next_step: &str) -> Vec<String> {
     }
     out
 }
+
+/// A review with one opinion missing says so: under the table, or on stderr when stdout is the
+/// JSON (whose `sources.degraded` says it too). A degraded review must not look like a full one.
+pub fn print_review_sources(plan: &ReplacementPlan, json: bool) {
+    let Some(why) = &plan.sources.degraded else {
+        return;
+    };
+    let line = format!("{} {why}", style("degraded review:").yellow().bold());
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}

@@ -29,6 +29,11 @@ const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 const SNAPSHOT_POLL_ENV: &str = "XTASK_SNAPSHOT_POLL_MS";
 
 pub fn run(args: Restore) -> anyhow::Result<ExitCode> {
+    // `--list` changes nothing; a restore and a cleanup hold the stack's lock.
+    let _lock = match args.list {
+        true => None,
+        false => Some(crate::run_lock::take(&args.state_dir, &args.stack)?),
+    };
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -70,8 +75,9 @@ async fn restore_snapshot(
     show_plan(&source, &snapshot, &request);
 
     restore::restore_temporary(rds, &request).await?;
-    // Listening before the line below is printed, so a Ctrl-C right after it is ours to answer.
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // Declared before the line below is printed, so a signal right after it is ours to answer.
+    let _handling = crate::signals::handle(1);
+    let interrupt = crate::signals::interrupt();
     let writer = request.writer();
     eprintln!(
         "{} started; waiting until cluster {identifier} and writer {writer} are available \
@@ -95,14 +101,14 @@ async fn restore_snapshot(
     );
     let restored = tokio::select! {
         restored = wait => restored,
-        _ = interrupt.recv() => {
+        () = interrupt.stopped() => {
             pb.finish_and_clear();
             eprintln!(
                 "{} RDS goes on restoring {identifier}; `cargo xtask restore --list` shows it, \
                  `cargo xtask restore --cleanup {identifier}` deletes it",
                 style("interrupted:").red().bold()
             );
-            return Ok(ExitCode::from(crate::migrate::EXIT_ABORTED));
+            return Ok(ExitCode::from(crate::signals::exit_code()));
         }
     };
     pb.finish_and_clear();
@@ -118,7 +124,7 @@ async fn restore_snapshot(
 
 /// `--snapshot`, else the snapshot named by `--record` or the newest replacement record.
 fn find_source(args: &Restore) -> anyhow::Result<RestoreSource> {
-    let stack_dir = migrate::journal::stack_dir(&args.state_dir, &args.stack);
+    let stack_dir = migrate::state::stack_dir(&args.state_dir, &args.stack);
     if let Some(snapshot) = &args.snapshot {
         // The newest record says where the credentials are, when it names this snapshot; one
         // that cannot be read only costs that hint.

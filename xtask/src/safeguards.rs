@@ -196,9 +196,9 @@ pub async fn take(run: &SafeguardRun<'_>, chosen: Safeguards) -> anyhow::Result<
         if chosen.credentials {
             // One file per cluster; the logical id tells them apart when there are several.
             let name = if gating.len() == 1 {
-                format!("credentials-{stamp}.json")
+                migrate::state::credentials_name(&stamp, None)
             } else {
-                format!("credentials-{stamp}-{}.json", verdict.logical_id)
+                migrate::state::credentials_name(&stamp, Some(&verdict.logical_id))
             };
             credentials(run, &mut protected, run.stack_dir.join(name), &stamp).await?;
         }
@@ -207,7 +207,7 @@ pub async fn take(run: &SafeguardRun<'_>, chosen: Safeguards) -> anyhow::Result<
     write_record(run, &stamp, clusters, false)
 }
 
-/// Ctrl-C during a safeguard: the deploy stops before executing anything.
+/// A signal (Ctrl-C, SIGTERM, SIGHUP) during a safeguard: the deploy stops before executing anything.
 #[derive(Debug)]
 pub struct Interrupted {
     pub snapshot: String,
@@ -240,7 +240,9 @@ fn write_record(
         clusters,
         interrupted,
     };
-    let path = run.stack_dir.join(format!("replacement-{stamp}.json"));
+    let path = run
+        .stack_dir
+        .join(migrate::state::replacement_record_name(stamp));
     record.write(&path)?;
     eprintln!("{} {}", style("replacement record").bold(), path.display());
     Ok(path)
@@ -255,11 +257,13 @@ async fn snapshot(
     safeguard::create_cluster_snapshot(run.rds, cluster, &id, &run.plan.stack)
         .await
         .with_context(|| format!("snapshot of cluster {cluster} failed: nothing was executed"))?;
-    // Listening before the line below is printed: a Ctrl-C right after it must not kill the
-    // process with the default action.
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // Declared before the line below is printed: a signal right after it is answered, not fatal.
+    // One signal stops the deploy (the change set is deleted, the snapshot recorded); a second
+    // exits at once.
+    let _handling = crate::signals::handle(1);
+    let interrupt = crate::signals::interrupt();
     eprintln!(
-        "{} {id} of cluster {cluster} started; waiting until it is available (Ctrl-C stops the deploy, nothing executed)",
+        "{} {id} of cluster {cluster} started; waiting until it is available (Ctrl-C or SIGTERM stops the deploy, nothing executed)",
         style("manual snapshot").bold()
     );
     let pb = crate::progress::spinner(format!("snapshot {id}: creating"));
@@ -276,7 +280,7 @@ async fn snapshot(
     );
     let facts = tokio::select! {
         facts = wait => facts,
-        _ = interrupt.recv() => {
+        () = interrupt.stopped() => {
             pb.finish_and_clear();
             return Err(Interrupted { snapshot: id }.into());
         }

@@ -32,7 +32,15 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), CdkHookError>
     })?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| CdkHookError::io(path, e))
+        .map_err(|e| CdkHookError::io(path, e))?;
+    // The file's directory entry is durable only once the directory is synced too: a crash right
+    // after the deploy went on must not lose the only copy of the old password.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| CdkHookError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 /// The UTC time as it appears in file and snapshot names: `20261122T053000Z`.

@@ -77,6 +77,8 @@ pub fn state_files(given: Given, dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
+                // The lock file names the last command that held it: a run's trace, not state.
+                .filter(|e| e.file_name() != "lock")
                 .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
                 .collect()
         })

@@ -21,7 +21,7 @@ use migrate::copy::{
 };
 
 use crate::flags::CopyVectors;
-use crate::migrate::{EXIT_ABORTED, EXIT_REFUSED};
+use crate::migrate::EXIT_REFUSED;
 use crate::progress;
 
 /// The output Bedrock Chat publishes for the new cluster's secret.
@@ -33,6 +33,7 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const POLL_DEFAULT: Duration = Duration::from_secs(5);
 
 pub fn run(args: CopyVectors) -> anyhow::Result<ExitCode> {
+    let _lock = crate::run_lock::take(&args.state_dir, &args.stack)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -172,8 +173,11 @@ fn target_secret(outputs: &[(String, String)], stack: &str) -> anyhow::Result<St
 async fn copy(clients: &CopyClients, request: &CopyRequest) -> anyhow::Result<ExitCode> {
     let spinner = progress::spinner("preparing the copy task");
     let launched = Arc::new(AtomicBool::new(false));
-    let interrupt = Interrupt::new();
-    let ctrl_c = tokio::spawn(watch_ctrl_c(
+    // First signal: launch nothing more, wait for a running task, remove the temporaries; the
+    // second leaves the task running and says how to clean up.
+    let _handling = crate::signals::handle(2);
+    let interrupt = crate::signals::interrupt();
+    let announcer = tokio::spawn(announce_interrupts(
         interrupt.clone(),
         spinner.clone(),
         launched.clone(),
@@ -183,17 +187,17 @@ async fn copy(clients: &CopyClients, request: &CopyRequest) -> anyhow::Result<Ex
         move |event: CopyEvent| on_event(&pb, &launched, event)
     };
     let result = migrate::copy::run_copy(clients, request, &interrupt, &events).await;
-    ctrl_c.abort();
+    announcer.abort();
     spinner.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(CopyError::Abandoned(running)) => {
             view::print_abandoned(&running);
-            return Ok(ExitCode::from(EXIT_ABORTED));
+            return Ok(ExitCode::from(crate::signals::exit_code()));
         }
         Err(CopyError::Interrupted) => {
             eprintln!("interrupted: nothing launched, and what was made for it was removed");
-            return Ok(ExitCode::from(EXIT_ABORTED));
+            return Ok(ExitCode::from(crate::signals::exit_code()));
         }
         Err(e) => return Err(e.into()),
     };
@@ -245,18 +249,24 @@ fn say(pb: &ProgressBar, message: String) {
     }
 }
 
-async fn watch_ctrl_c(interrupt: Interrupt, pb: ProgressBar, launched: Arc<AtomicBool>) {
-    while tokio::signal::ctrl_c().await.is_ok() {
-        let message = match (interrupt.trip(), launched.load(Ordering::Relaxed)) {
-            (1, false) => "Ctrl-C: the copy task will not be launched; removing what was created",
-            (1, true) => {
-                "Ctrl-C: the copy task is running; waiting for it to stop so that its temporary \
-                 secret and task definition can be removed. Ctrl-C again leaves it running."
-            }
-            _ => "Ctrl-C again: leaving now",
-        };
-        say(&pb, message.to_owned());
-    }
+/// Says what the process's interrupt (see `signals.rs`) does to the copy, at each step.
+async fn announce_interrupts(interrupt: Interrupt, pb: ProgressBar, launched: Arc<AtomicBool>) {
+    interrupt.stopped().await;
+    let name = crate::signals::name();
+    let message = if launched.load(Ordering::Relaxed) {
+        format!(
+            "{name}: the copy task is running; waiting for it to stop so that its temporary \
+             secret and task definition can be removed. {name} again leaves it running."
+        )
+    } else {
+        format!("{name}: the copy task will not be launched; removing what was created")
+    };
+    say(&pb, message);
+    interrupt.aborted().await;
+    say(
+        &pb,
+        format!("{} again: leaving now", crate::signals::name()),
+    );
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub fn credentials_file(
     if let Some(path) = flag {
         return Ok(path.to_owned());
     }
-    let stack_dir = migrate::journal::stack_dir(state_dir, stack);
+    let stack_dir = migrate::state::stack_dir(state_dir, stack);
     let record_path = restore::newest_record(&stack_dir)?.with_context(|| {
         format!(
             "no replacement record (replacement-*.json) in {}; pass --credentials FILE",

@@ -72,9 +72,10 @@ pub(super) async fn execute(
             .is_ok()
     {
         // Still executable: the update never started.
-        return Err(anyhow::anyhow!("{e}")).context(format!(
+        let e = anyhow::anyhow!("{e}").context(format!(
             "executing change set {change_set_id}: nothing was executed"
         ));
+        return Err(super::explain_if_busy(cfn, stack_name, e).await);
     }
     // A CLI killed by a signal (OOM killer, a CI timeout, `kill -9`) after the update started:
     // whatever killed it may be taking this process down too, and CloudFormation goes on either
@@ -108,10 +109,15 @@ pub(super) async fn execute(
             );
         }
     });
-    let settled = tokio::select! {
-        settled = follow => settled?,
-        _ = tokio::signal::ctrl_c() => {
-            return Err(Detached { stack: stack_name.clone() }.into());
+    let settled = {
+        // One signal stops the watching (CloudFormation goes on); a second exits at once.
+        let _handling = crate::signals::handle(1);
+        let interrupt = crate::signals::interrupt();
+        tokio::select! {
+            settled = follow => settled?,
+            () = interrupt.stopped() => {
+                return Err(Detached { stack: stack_name.clone() }.into());
+            }
         }
     };
     if let Err(e) = executed {
@@ -181,7 +187,7 @@ impl std::fmt::Display for CliDied {
 
 impl std::error::Error for CliDied {}
 
-/// Ctrl-C while the update runs: CloudFormation goes on with it; only the watching stops.
+/// A signal while the update runs: CloudFormation goes on with it; only the watching stops.
 #[derive(Debug)]
 pub(super) struct Detached {
     stack: String,

@@ -1,0 +1,201 @@
+//! The state directory, `<state_dir>/<stack>/`: the one owner of its layout. Every file the tool
+//! keeps there is named here (journals, reports, credential files, replacement records, the lock),
+//! its directories are created private, and what an earlier run or another user left wider than
+//! private is tightened before a command writes beside it.
+//!
+//! ```text
+//! <state_dir>/                    0700
+//!   <stack>/                      0700 (the stack name, with anything but [A-Za-z0-9_-] as `_`)
+//!     lock                        0600  held by the running command (see `lock.rs`)
+//!     journal-<utc>[_NNN].jsonl   0600  a migration's journal
+//!     report-<utc>.json                 a migration's report
+//!     credentials-<utc>[-ID].json 0600  the database password, recorded by `deploy`
+//!     replacement-<utc>.json            what `deploy` replaced, for the restore path
+//! ```
+
+use std::fs::{DirBuilder, File};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name in a stack's directory.
+pub const LOCK_FILE: &str = "lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Group or other may read it, and this process may not narrow it (another user owns it).
+    #[error(
+        "{path} is readable by group or others (mode {mode:o}) and could not be narrowed ({source}); \
+         it holds credentials and journals: fix it with `chmod -R go-rwx {path}` as its owner"
+    )]
+    NotPrivate {
+        path: PathBuf,
+        mode: u32,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The directory holding a stack's journals, reports, records, credential files and lock.
+pub fn stack_dir(state_dir: &Path, stack: &str) -> PathBuf {
+    let safe: String = stack
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    state_dir.join(safe)
+}
+
+pub fn lock_path(state_dir: &Path, stack: &str) -> PathBuf {
+    stack_dir(state_dir, stack).join(LOCK_FILE)
+}
+
+/// `journal-<stamp>.jsonl`, or `journal-<stamp>_NNN.jsonl` for the `n`th in the same second.
+pub fn journal_name(stamp: &str, n: u32) -> String {
+    if n == 0 {
+        format!("journal-{stamp}.jsonl")
+    } else {
+        format!("journal-{stamp}_{n:03}.jsonl")
+    }
+}
+
+pub fn is_journal_name(name: &str) -> bool {
+    name.starts_with("journal-") && name.ends_with(".jsonl")
+}
+
+pub fn report_name(stamp: &str) -> String {
+    format!("report-{stamp}.json")
+}
+
+pub fn replacement_record_name(stamp: &str) -> String {
+    format!("replacement-{stamp}.json")
+}
+
+/// `credentials-<stamp>.json`, or with the cluster's logical id when a plan replaces several.
+pub fn credentials_name(stamp: &str, logical_id: Option<&str>) -> String {
+    match logical_id {
+        None => format!("credentials-{stamp}.json"),
+        Some(id) => format!("credentials-{stamp}-{id}.json"),
+    }
+}
+
+/// Creates `dir` (and its parents) with mode 0700, then syncs the parent so the new entry survives
+/// a crash.
+pub fn create_private_dir(dir: &Path) -> Result<(), StateError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io(dir))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// fsync of a directory: a file just created in it is only durable once its entry is.
+pub fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Creates `<state_dir>/<stack>/` private, and narrows the state directory, the stack's directory
+/// and every file in it that group or others can reach (a directory made by hand, an older build,
+/// a restored backup). Returns what it narrowed, for the caller to say so.
+pub fn secure_stack_dir(state_dir: &Path, stack: &str) -> Result<Vec<PathBuf>, StateError> {
+    let dir = stack_dir(state_dir, stack);
+    create_private_dir(&dir)?;
+    let mut narrowed = Vec::new();
+    for path in [state_dir.to_owned(), dir.clone()] {
+        narrow(&path, &mut narrowed)?;
+    }
+    for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+        let path = entry.map_err(io(&dir))?.path();
+        narrow(&path, &mut narrowed)?;
+    }
+    Ok(narrowed)
+}
+
+#[cfg(unix)]
+fn narrow(path: &Path, narrowed: &mut Vec<PathBuf>) -> Result<(), StateError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path).map_err(io(path))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.file_type().is_symlink() || mode & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)).map_err(
+        |source| StateError::NotPrivate {
+            path: path.to_owned(),
+            mode,
+            source,
+        },
+    )?;
+    narrowed.push(path.to_owned());
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn narrow(_: &Path, _: &mut Vec<PathBuf>) -> Result<(), StateError> {
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn stack_names_become_safe_directory_names() {
+        assert_eq!(
+            stack_dir(Path::new("/s"), "a/b c"),
+            PathBuf::from("/s/a_b_c")
+        );
+        assert_eq!(
+            lock_path(Path::new("/s"), "Stack"),
+            PathBuf::from("/s/Stack/lock")
+        );
+        assert_eq!(journal_name("T", 2), "journal-T_002.jsonl");
+        assert!(is_journal_name(&journal_name("T", 0)));
+    }
+
+    #[test]
+    fn wider_directories_and_files_are_narrowed_and_named() {
+        let root = tempfile::tempdir().unwrap();
+        let state = root.path().join("state");
+        std::fs::create_dir_all(state.join("S")).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = state.join("S").join("journal-x.jsonl");
+        std::fs::write(&file, b"{}").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let narrowed = secure_stack_dir(&state, "S").unwrap();
+        assert!(
+            narrowed.contains(&state) && narrowed.contains(&file),
+            "{narrowed:?}"
+        );
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        assert!(secure_stack_dir(&state, "S").unwrap().is_empty());
+    }
+}
