@@ -114,8 +114,9 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
     # AWS: "After you execute a change set, CloudFormation removes all change sets that are
     # associated with the stack because they aren't applicable to the updated stack." A stale
     # change set id then answers ChangeSetNotFound. Its nested change sets go with it.
+    stale = {i for i, other in self.change_sets.items() if other.stack_id == change_set.stack_id}
     for change_set_id, other in list(self.change_sets.items()):
-        if other.stack_id == change_set.stack_id or nested_change_sets.root_of(other) == change_set.change_set_id:
+        if change_set_id in stale or nested_change_sets.root_of(other) in stale:
             del self.change_sets[change_set_id]
 
 
@@ -220,7 +221,7 @@ def _describe_change_set_answer(self: Any) -> Any:
         "StackId": change_set.stack_id,
         "StackName": change_set.stack_name,
         "Description": change_set.description,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in (change_set.parameters or {}).items()],
+        "Parameters": change_set.parameters or {},  # moto's serializer makes the list
         "CreationTime": change_set.creation_time,
         "ExecutionStatus": change_set.execution_status,
         "Status": change_set.status,
@@ -256,6 +257,8 @@ def apply() -> None:
     admin.register("change-sets", _change_sets_admin)
     responses.CloudFormationResponse.create_change_set = _create_change_set
     responses.CloudFormationResponse.describe_change_set = _describe_change_set_answer
+    # The answer's Changes are already CloudFormation's shape, not moto's Change objects.
+    responses.CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.pop("DescribeChangeSetOutput.Changes", None)
     responses.CloudFormationResponse.get_template = _get_template
     responses.CloudFormationResponse.list_change_sets = _list_change_sets
     models.CloudFormationBackend.delete_change_set = _delete_change_set
