@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudformation::types::{Evaluation, PolicyAction, Replacement, ResourceChange};
+use aws_sdk_cloudformation::types::{EvaluationType, PolicyAction, Replacement, ResourceChange};
 use serde_json::{Value, json};
 use tests::deployed::{FAST, V1_CDK_ARGS as V1, with_cdk_args};
 use tests::xtask::{self, printed};
@@ -136,7 +136,7 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
     let raw = change(&plain, cluster_id);
     assert_eq!(raw.replacement(), Some(&Replacement::True));
     assert_eq!(raw.policy_action(), Some(&PolicyAction::ReplaceAndSnapshot));
-    assert_eq!(raw.details()[0].evaluation(), Some(&Evaluation::Static));
+    assert_eq!(raw.details()[0].evaluation(), Some(&EvaluationType::Static));
     assert_eq!(
         raw.details()[0].target().unwrap().before_value(),
         None,
