@@ -143,8 +143,7 @@ fn severity(r: Replacement) -> u8 {
     }
 }
 
-const CAUTIOUS: &str =
-    "the witnesses disagree; the plan takes the verdict that loses more (a guard does not pass on one witness's word)";
+const CAUTIOUS: &str = "the witnesses disagree; the plan takes the verdict that loses more (a guard does not pass on one witness's word)";
 
 /// A change set lists a resource whose template did not change at all.
 fn settle_unchanged(v: &mut ResourceVerdict) {
@@ -169,17 +168,20 @@ fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
     v.sources.template = Some(t_repl);
     let cs = v.sources.change_set.unwrap_or(Replacement::Unknown);
     let comparable = cs != Replacement::Unknown && v.action == t.action;
-    let deferred = deferred_reference(v).filter(|_| cs == Replacement::May && t_repl == Replacement::Will);
+    let deferred =
+        deferred_reference(v).filter(|_| cs == Replacement::May && t_repl == Replacement::Will);
     v.sources.disagree = comparable && cs != t_repl && deferred.is_none();
-    let take_template = cs == Replacement::Unknown
-        || (comparable && severity(t_repl) > severity(cs));
+    let take_template =
+        cs == Replacement::Unknown || (comparable && severity(t_repl) > severity(cs));
     if take_template {
         v.sources.followed = Some(Witness::Template);
         v.sources.why = Some(match (&deferred, cs) {
             (Some(property), _) => format!(
                 "the change set leaves {property} to deploy time (Evaluation Dynamic); the template comparison resolves its reference to a resource that is replaced"
             ),
-            (None, Replacement::Unknown) => "the change set does not say (no Replacement)".to_owned(),
+            (None, Replacement::Unknown) => {
+                "the change set does not say (no Replacement)".to_owned()
+            }
             (None, _) => format!("{CAUTIOUS}: the template comparison's"),
         });
         v.replacement = t_repl;
@@ -212,8 +214,8 @@ fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
 fn deferred_reference(v: &ResourceVerdict) -> Option<String> {
     let recreating: Vec<&crate::plan::Cause> = v.causes.iter().filter(|c| c.recreates()).collect();
     let all_dynamic = !recreating.is_empty()
-        && recreating
-            .iter()
-            .all(|c| c.evaluation == Some(crate::plan::Evaluation::Dynamic) && c.causing_entity.is_some());
+        && recreating.iter().all(|c| {
+            c.evaluation == Some(crate::plan::Evaluation::Dynamic) && c.causing_entity.is_some()
+        });
     all_dynamic.then(|| recreating[0].property.clone().unwrap_or_default())
 }

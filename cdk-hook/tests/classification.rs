@@ -173,7 +173,12 @@ fn disagreement_keeps_both_verdicts() {
     assert_eq!(cluster.sources.template, Some(Replacement::Will));
     assert_eq!(cluster.sources.followed, Some(cdk_hook::Witness::Template));
     assert!(
-        cluster.sources.why.as_deref().unwrap().contains("loses more"),
+        cluster
+            .sources
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("loses more"),
         "{:?}",
         cluster.sources
     );
@@ -213,7 +218,14 @@ fn a_dynamic_conditional_resolved_by_the_templates_is_no_disagreement() {
     assert!(!writer.sources.disagree, "{:?}", writer.sources);
     assert_eq!(writer.replacement, Replacement::Will);
     assert_eq!(writer.sources.followed, Some(cdk_hook::Witness::Template));
-    assert!(writer.sources.why.as_deref().unwrap().contains("DBClusterIdentifier"));
+    assert!(
+        writer
+            .sources
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("DBClusterIdentifier")
+    );
     assert_eq!(writer.caused_by.as_deref(), Some(CLUSTER));
     let cluster = find(&plan, CLUSTER);
     assert!(!cluster.sources.disagree);

@@ -36,7 +36,12 @@ fn cause<'a>(verdict: &'a Value, property: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no cause {property}: {verdict:#}"))
 }
 
-fn check(emulator: &Emulator, app: &FixtureApp, flags: &[&str], cdk: &[&str]) -> std::process::Output {
+fn check(
+    emulator: &Emulator,
+    app: &FixtureApp,
+    flags: &[&str],
+    cdk: &[&str],
+) -> std::process::Output {
     xtask::run(emulator, app.dir(), &with_cdk_args("check", flags, cdk))
 }
 
@@ -110,11 +115,22 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
             &encrypted["requires_recreation"],
             &encrypted["change_source"]
         ),
-        (&json!("Static"), &json!("Always"), &json!("DirectModification"))
+        (
+            &json!("Static"),
+            &json!("Always"),
+            &json!("DirectModification")
+        )
     );
-    assert_eq!((&encrypted["before"], &encrypted["after"]), (&json!("false"), &json!("true")));
+    assert_eq!(
+        (&encrypted["before"], &encrypted["after"]),
+        (&json!("false"), &json!("true"))
+    );
     let clusters = stack_resources(&emulator, "AWS::RDS::DBCluster").await;
-    assert_eq!(cluster["physical_id"], clusters[0].1.as_str(), "PhysicalResourceId");
+    assert_eq!(
+        cluster["physical_id"],
+        clusters[0].1.as_str(),
+        "PhysicalResourceId"
+    );
 
     // The writer follows through a reference CloudFormation resolves at deploy time.
     let writer = resource(&plan, "AWS::RDS::DBInstance");
@@ -123,7 +139,10 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
     assert_eq!(reference["change_source"], "ResourceReference");
     assert_eq!(reference["causing_entity"], cluster_id);
     assert_eq!(writer["caused_by"], cluster_id);
-    assert_eq!(writer["sources"]["change_set"], "may", "Always + Dynamic is Conditional");
+    assert_eq!(
+        writer["sources"]["change_set"], "may",
+        "Always + Dynamic is Conditional"
+    );
     assert_eq!(writer["sources"]["template"], "will");
     assert_eq!(writer["sources"]["followed"], "template");
     for verdict in plan["resources"].as_array().unwrap() {
@@ -143,8 +162,14 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
         "values only with IncludePropertyValues"
     );
     let with_values = raw_changes(&emulator, change_set, true).await;
-    let target = change(&with_values, cluster_id).details()[0].target().unwrap().clone();
-    assert_eq!((target.before_value(), target.after_value()), (Some("false"), Some("true")));
+    let target = change(&with_values, cluster_id).details()[0]
+        .target()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (target.before_value(), target.after_value()),
+        (Some("false"), Some("true"))
+    );
 
     // One change a page: the whole change set is still read.
     change_set_knob::set(&emulator, json!({"page_size": 1}));
@@ -159,14 +184,20 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
     assert!(first_page.next_token().is_some(), "more than one page");
     let paged = check(&emulator, &app, &["--json"], V1);
     assert_eq!(paged.status.code(), Some(3), "{}", printed(&paged));
-    assert_eq!(plan_of(&paged)["resources"], plan["resources"], "read whole");
+    assert_eq!(
+        plan_of(&paged)["resources"],
+        plan["resources"],
+        "read whole"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_follows() {
     let emulator = Emulator::start();
     let app = FixtureApp::deployed(&emulator, Release::V0);
-    let table = stack_resources(&emulator, "AWS::DynamoDB::Table").await[0].0.clone();
+    let table = stack_resources(&emulator, "AWS::DynamoDB::Table").await[0]
+        .0
+        .clone();
     let note = ["-c", "note=hello", "--no-previous-parameters"];
 
     // Conditional where the templates change nothing.
@@ -181,10 +212,16 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
     let verdict = resource(&plan, "AWS::DynamoDB::Table");
     assert_eq!(verdict["replacement"], "may");
     let sources = &verdict["sources"];
-    assert_eq!((&sources["change_set"], &sources["template"]), (&json!("may"), &json!("no")));
+    assert_eq!(
+        (&sources["change_set"], &sources["template"]),
+        (&json!("may"), &json!("no"))
+    );
     assert_eq!(sources["disagree"], true);
     assert_eq!(sources["followed"], "change_set");
-    assert!(sources["why"].as_str().unwrap().contains("loses more"), "{sources:#}");
+    assert!(
+        sources["why"].as_str().unwrap().contains("loses more"),
+        "{sources:#}"
+    );
     let human = check(&emulator, &app, &[], &note);
     assert_eq!(human.status.code(), Some(3), "{}", printed(&human));
     let shown = String::from_utf8_lossy(&human.stdout);
@@ -196,7 +233,9 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
     );
 
     // No replacement and no detail where the templates say the cluster is replaced.
-    let cluster = stack_resources(&emulator, "AWS::RDS::DBCluster").await[0].0.clone();
+    let cluster = stack_resources(&emulator, "AWS::RDS::DBCluster").await[0]
+        .0
+        .clone();
     change_set_knob::set(
         &emulator,
         json!({"overrides": [{"logical_id": cluster, "replacement": "False",
@@ -208,23 +247,46 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
     let verdict = resource(&plan, "AWS::RDS::DBCluster");
     assert_eq!(verdict["replacement"], "will");
     let sources = &verdict["sources"];
-    assert_eq!((&sources["change_set"], &sources["template"]), (&json!("no"), &json!("will")));
-    assert_eq!((&sources["disagree"], &sources["followed"]), (&json!(true), &json!("template")));
-    assert!(sources["why"].as_str().unwrap().contains("template comparison"), "{sources:#}");
-    assert_eq!(cause(verdict, "StorageEncrypted")["requires_recreation"], "Always");
+    assert_eq!(
+        (&sources["change_set"], &sources["template"]),
+        (&json!("no"), &json!("will"))
+    );
+    assert_eq!(
+        (&sources["disagree"], &sources["followed"]),
+        (&json!(true), &json!("template"))
+    );
+    assert!(
+        sources["why"]
+            .as_str()
+            .unwrap()
+            .contains("template comparison"),
+        "{sources:#}"
+    );
+    assert_eq!(
+        cause(verdict, "StorageEncrypted")["requires_recreation"],
+        "Always"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy() {
     let emulator = Emulator::start();
     let app = FixtureApp::deployed(&emulator, Release::V0);
-    let renamed = ["-c", "release=v0", "-c", "archive=renamed", "--no-previous-parameters"];
+    let renamed = [
+        "-c",
+        "release=v0",
+        "-c",
+        "archive=renamed",
+        "--no-previous-parameters",
+    ];
 
     let run = check(&emulator, &app, &["--json"], &renamed);
     assert_eq!(run.status.code(), Some(3), "{}", printed(&run));
     let plan = plan_of(&run);
     let bucket = resource(&plan, "AWS::S3::Bucket");
-    let nested = bucket["nested_stack"].as_str().expect("found in a nested stack");
+    let nested = bucket["nested_stack"]
+        .as_str()
+        .expect("found in a nested stack");
     assert!(nested.starts_with("Archive"), "{bucket:#}");
     assert_eq!(bucket["replacement"], "will");
     assert_eq!(bucket["sources"]["change_set"], "will");
@@ -233,12 +295,30 @@ async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy
     assert_eq!(cause(bucket, "BucketName")["evaluation"], "Static");
     assert_eq!(plan["migration_needed"], false);
 
-    let deploy = xtask::run_with(&emulator, app.dir(), &with_cdk_args("deploy", &[], &renamed), FAST);
+    let deploy = xtask::run_with(
+        &emulator,
+        app.dir(),
+        &with_cdk_args("deploy", &[], &renamed),
+        FAST,
+    );
     assert_eq!(deploy.status.code(), Some(3), "{}", printed(&deploy));
     let bucket_id = bucket["logical_id"].as_str().unwrap();
-    assert!(String::from_utf8_lossy(&deploy.stdout).contains(bucket_id), "{}", printed(&deploy));
-    let left = cfn(&emulator).await.list_change_sets().stack_name(STACK).send().await.unwrap();
-    assert!(left.summaries().is_empty(), "the stopped deploy deleted its change set");
+    assert!(
+        String::from_utf8_lossy(&deploy.stdout).contains(bucket_id),
+        "{}",
+        printed(&deploy)
+    );
+    let left = cfn(&emulator)
+        .await
+        .list_change_sets()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        left.summaries().is_empty(),
+        "the stopped deploy deleted its change set"
+    );
 }
 
 /// Every output but the database's host names the same physical resource after an update that
@@ -257,13 +337,28 @@ async fn updates_keep_the_physical_ids_of_what_they_do_not_replace() {
     let v0 = stack_outputs(&client, STACK).await;
     for (cdk, name) in [(V1, "v1"), (V0, "v0")] {
         let flags = ["--on-replace", "both", "--yes", "--migrate", "never"];
-        let run = xtask::run_with(&emulator, app.dir(), &with_cdk_args("deploy", &flags, cdk), FAST);
+        let run = xtask::run_with(
+            &emulator,
+            app.dir(),
+            &with_cdk_args("deploy", &flags, cdk),
+            FAST,
+        );
         assert_eq!(run.status.code(), Some(0), "to {name}: {}", printed(&run));
         let now = stack_outputs(&client, STACK).await;
-        assert_eq!(kept(now.clone()), kept(v0.clone()), "after the deploy to {name}");
+        assert_eq!(
+            kept(now.clone()),
+            kept(v0.clone()),
+            "after the deploy to {name}"
+        );
         let host = |o: &BTreeMap<String, String>| {
-            o.iter().find(|(k, _)| k.starts_with("DbConfigHostname")).map(|(_, v)| v.clone())
+            o.iter()
+                .find(|(k, _)| k.starts_with("DbConfigHostname"))
+                .map(|(_, v)| v.clone())
         };
-        assert_ne!(host(&now), host(&v0), "the cluster was replaced on the way to {name}");
+        assert_ne!(
+            host(&now),
+            host(&v0),
+            "the cluster was replaced on the way to {name}"
+        );
     }
 }
