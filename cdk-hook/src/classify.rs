@@ -7,6 +7,7 @@ use crate::describe::{ResourceChangeRecord, ScopedChange};
 use crate::guard::GuardConfig;
 use crate::plan::{
     Action, Cause, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Witness,
 };
 
 /// Classifies every resource change of a reviewed change set (pages and nested stacks already
@@ -65,8 +66,8 @@ fn verdict(scoped: &ScopedChange, guards: &GuardConfig) -> ResourceVerdict {
         renamed_from: None,
         sources: Sources {
             change_set: Some(replacement),
-            template: None,
-            disagree: false,
+            followed: Some(Witness::ChangeSet),
+            ..Sources::default()
         },
     }
 }

@@ -33,7 +33,9 @@ pub use guard::{GuardClass, GuardConfig};
 pub use live::{
     LiveOutcome, Prepared, Reviewed, check_live, prepare_and_review, review_and_classify,
 };
-pub use plan::{Action, Cause, Fate, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources};
+pub use plan::{
+    Action, Cause, Fate, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources, Witness,
+};
 pub use reconcile::{
     Templates, plan_from_change_set, plan_from_describe_files, plan_from_templates, read_template,
 };

@@ -174,6 +174,16 @@ impl Cause {
     }
 }
 
+/// One of the two witnesses of a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Witness {
+    /// CloudFormation's change set (`DescribeChangeSet`).
+    ChangeSet,
+    /// The comparison of the deployed template with the synthesized one.
+    Template,
+}
+
 /// Which analysis produced the verdict, each with its own answer, so a disagreement is visible.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sources {
@@ -182,8 +192,19 @@ pub struct Sources {
     pub change_set: Option<Replacement>,
     /// The template comparison's verdict; `null` when it did not see a change (or did not run).
     pub template: Option<Replacement>,
-    /// Both answered, with different replacement verdicts.
+    /// Both answered, with different replacement verdicts (a change set's `may` that only leaves
+    /// a reference to a replaced resource to deploy time, where the templates say `will`, is not
+    /// a disagreement: both say the same thing, one of them less sure).
     pub disagree: bool,
+    /// `change_set` | `template`: whose verdict `replacement` is. The change set's when it
+    /// answers; the template comparison's when the change set is silent or leaves the value to
+    /// deploy time, and on a disagreement the verdict that loses more (a guard does not pass on
+    /// one witness's word). `null` when neither answered.
+    #[serde(default)]
+    pub followed: Option<Witness>,
+    /// Why the plan followed that witness, when it was not simply the change set's answer.
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 /// The verdict on one resource.

@@ -12,7 +12,7 @@ use crate::CdkHookError;
 use crate::classify::{classify, link_consequences};
 use crate::describe::{ReviewedChangeSet, assemble, parse_describe_json};
 use crate::guard::GuardConfig;
-use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources};
+use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources, Witness};
 use crate::replacement_table::ReplacementTable;
 use crate::template_diff::{TemplateComparison, compare_templates, parse_template, template_fate};
 
@@ -127,15 +127,7 @@ fn merge(
         match t {
             Some(t) => adopt(&mut v, t),
             None if v.nested_stack.is_none() && comparison.unchanged.contains(&v.logical_id) => {
-                v.sources.template = Some(Replacement::No);
-                if v.replacement == Replacement::Unknown {
-                    v.replacement = Replacement::No;
-                    v.fate = None;
-                }
-                v.sources.disagree = v
-                    .sources
-                    .change_set
-                    .is_some_and(|c| c != Replacement::Unknown && c != Replacement::No);
+                settle_unchanged(&mut v)
             }
             None => {}
         }
@@ -150,7 +142,8 @@ fn merge(
     // What only the template comparison saw (an emulator's change set that omits the writer
     // instance dragged along by its cluster).
     for id in template_order {
-        if let Some(t) = from_template.remove(&id) {
+        if let Some(mut t) = from_template.remove(&id) {
+            t.sources.why = Some("the change set does not list it".to_owned());
             merged.push(t);
         }
     }
@@ -158,12 +151,57 @@ fn merge(
     merged
 }
 
+/// How much of the old resource a verdict loses: the order in which a disagreement is settled.
+fn severity(r: Replacement) -> u8 {
+    match r {
+        Replacement::No => 0,
+        Replacement::Unknown => 1,
+        Replacement::May => 2,
+        Replacement::Will => 3,
+    }
+}
+
+const CAUTIOUS: &str = "the witnesses disagree; the plan takes the verdict that loses more (a guard does not pass on one witness's word)";
+
+/// A change set lists a resource whose template did not change at all.
+fn settle_unchanged(v: &mut ResourceVerdict) {
+    v.sources.template = Some(Replacement::No);
+    if v.replacement == Replacement::Unknown {
+        v.replacement = Replacement::No;
+        v.fate = None;
+        v.sources.followed = Some(Witness::Template);
+        v.sources.why = Some("the change set does not say; the template did not change".to_owned());
+    }
+    v.sources.disagree = v
+        .sources
+        .change_set
+        .is_some_and(|c| c != Replacement::Unknown && c != Replacement::No);
+    if v.sources.disagree {
+        v.sources.why = Some(format!("{CAUTIOUS}: the change set's"));
+    }
+}
+
 fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
     let t_repl = t.replacement;
     v.sources.template = Some(t_repl);
     let cs = v.sources.change_set.unwrap_or(Replacement::Unknown);
-    v.sources.disagree = cs != Replacement::Unknown && cs != t_repl && v.action == t.action;
-    if v.replacement == Replacement::Unknown {
+    let comparable = cs != Replacement::Unknown && v.action == t.action;
+    let deferred =
+        deferred_reference(v).filter(|_| cs == Replacement::May && t_repl == Replacement::Will);
+    v.sources.disagree = comparable && cs != t_repl && deferred.is_none();
+    let take_template =
+        cs == Replacement::Unknown || (comparable && severity(t_repl) > severity(cs));
+    if take_template {
+        v.sources.followed = Some(Witness::Template);
+        v.sources.why = Some(match (&deferred, cs) {
+            (Some(property), _) => format!(
+                "the change set leaves {property} to deploy time (Evaluation Dynamic); the template comparison resolves its reference to a resource that is replaced"
+            ),
+            (None, Replacement::Unknown) => {
+                "the change set does not say (no Replacement)".to_owned()
+            }
+            (None, _) => format!("{CAUTIOUS}: the template comparison's"),
+        });
         v.replacement = t_repl;
         if v.fate.is_none() || v.fate == Some(crate::plan::Fate::Unknown) {
             v.fate = t.fate;
@@ -171,7 +209,10 @@ fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
         if t_repl.is_replacing() && v.caused_by.is_none() {
             v.caused_by = t.caused_by;
         }
-    } else if v.fate.is_none() && v.loses_old() {
+    } else if v.sources.disagree {
+        v.sources.why = Some(format!("{CAUTIOUS}: the change set's"));
+    }
+    if v.fate.is_none() && v.loses_old() {
         v.fate = t.fate;
     }
     if v.causes.is_empty() {
@@ -184,4 +225,15 @@ fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
             v.replacement = Replacement::Will;
         }
     }
+}
+
+/// The property whose Dynamic evaluation is the change set's only reason for a `may`: every
+/// recreating cause is a reference CloudFormation resolves at deploy time.
+fn deferred_reference(v: &ResourceVerdict) -> Option<String> {
+    let recreating: Vec<&crate::plan::Cause> = v.causes.iter().filter(|c| c.recreates()).collect();
+    let all_dynamic = !recreating.is_empty()
+        && recreating.iter().all(|c| {
+            c.evaluation == Some(crate::plan::Evaluation::Dynamic) && c.causing_entity.is_some()
+        });
+    all_dynamic.then(|| recreating[0].property.clone().unwrap_or_default())
 }

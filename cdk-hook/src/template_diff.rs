@@ -13,6 +13,7 @@ use crate::classify::{link_consequences, pair_renames};
 use crate::guard::GuardConfig;
 use crate::plan::{
     Action, Cause, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Witness,
 };
 use crate::replacement_table::{Causes, ReplacementTable};
 
@@ -167,9 +168,9 @@ pub(crate) fn verdict(
         renamed_to: None,
         renamed_from: None,
         sources: Sources {
-            change_set: None,
             template: Some(replacement),
-            disagree: false,
+            followed: Some(Witness::Template),
+            ..Sources::default()
         },
     }
 }

@@ -165,11 +165,72 @@ fn disagreement_keeps_both_verdicts() {
     let cluster = find(&plan, CLUSTER);
     assert_eq!(
         cluster.replacement,
-        Replacement::No,
-        "the change set is CloudFormation's own word"
+        Replacement::Will,
+        "a guard does not pass on one witness's word"
     );
     assert!(cluster.sources.disagree);
+    assert_eq!(cluster.sources.change_set, Some(Replacement::No));
     assert_eq!(cluster.sources.template, Some(Replacement::Will));
+    assert_eq!(cluster.sources.followed, Some(cdk_hook::Witness::Template));
+    assert!(
+        cluster
+            .sources
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("loses more"),
+        "{:?}",
+        cluster.sources
+    );
+    assert!(plan.gates());
+}
+
+#[test]
+fn a_dynamic_conditional_resolved_by_the_templates_is_no_disagreement() {
+    let reviewed = cdk_hook::describe::assemble(vec![
+        serde_json::from_value(serde_json::json!({"ChangeSetId": "cs", "StackName": "S", "Changes": [
+            {"Type": "Resource", "ResourceChange": {"Action": "Modify", "LogicalResourceId": CLUSTER,
+             "ResourceType": "AWS::RDS::DBCluster", "Replacement": "True",
+             "PolicyAction": "ReplaceAndSnapshot", "Details": [
+                {"Target": {"Attribute": "Properties", "Name": "StorageEncrypted", "RequiresRecreation": "Always"},
+                 "Evaluation": "Static", "ChangeSource": "DirectModification"}]}},
+            {"Type": "Resource", "ResourceChange": {"Action": "Modify", "LogicalResourceId": WRITER,
+             "ResourceType": "AWS::RDS::DBInstance", "Replacement": "Conditional",
+             "PolicyAction": "ReplaceAndDelete", "Details": [
+                {"Target": {"Attribute": "Properties", "Name": "DBClusterIdentifier", "RequiresRecreation": "Always"},
+                 "Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": CLUSTER}]}}]}))
+        .unwrap(),
+    ]);
+    let old = cdk_hook::read_template(&data("v0.template.json")).unwrap();
+    let new = cdk_hook::read_template(&data("v1.template.json")).unwrap();
+    let plan = cdk_hook::plan_from_change_set(
+        &reviewed,
+        Some(Templates {
+            old: &old,
+            new: &new,
+        }),
+        &GuardConfig::default(),
+        ReplacementTable::embedded(),
+    );
+    let writer = find(&plan, WRITER);
+    assert_eq!(writer.sources.change_set, Some(Replacement::May));
+    assert_eq!(writer.sources.template, Some(Replacement::Will));
+    assert!(!writer.sources.disagree, "{:?}", writer.sources);
+    assert_eq!(writer.replacement, Replacement::Will);
+    assert_eq!(writer.sources.followed, Some(cdk_hook::Witness::Template));
+    assert!(
+        writer
+            .sources
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("DBClusterIdentifier")
+    );
+    assert_eq!(writer.caused_by.as_deref(), Some(CLUSTER));
+    let cluster = find(&plan, CLUSTER);
+    assert!(!cluster.sources.disagree);
+    assert_eq!(cluster.sources.followed, Some(cdk_hook::Witness::ChangeSet));
+    assert_eq!(cluster.fate, Some(Fate::Snapshotted));
 }
 
 #[test]

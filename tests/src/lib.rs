@@ -4,6 +4,7 @@
 //! Tests run in parallel without sharing state: each owns its emulator (own port, own moto
 //! process) and its own copy of the fixture app (the CDK CLI locks its `cdk.out`).
 
+pub mod change_set_knob;
 pub mod copy_support;
 pub mod deployed;
 pub mod emulator;

@@ -48,6 +48,9 @@ pub fn print_plan(plan: &ReplacementPlan, next_step: &str) {
         println!("{styled}");
     }
     println!();
+    for sentence in disagreements(plan) {
+        println!("{sentence}");
+    }
     for sentence in meaning(plan, next_step) {
         println!("{sentence}");
     }
@@ -63,7 +66,7 @@ fn row(v: &ResourceVerdict) -> [String; 6] {
         && let (Some(cs), Some(t)) = (v.sources.change_set, v.sources.template)
     {
         replacement = format!(
-            "{} (template: {})",
+            "{replacement} (change set: {}, template: {})",
             replacement_word(cs),
             replacement_word(t)
         );
@@ -132,6 +135,30 @@ fn cause_text(v: &ResourceVerdict) -> String {
         };
     }
     text
+}
+
+/// One sentence per resource on which the change set and the template comparison disagree:
+/// both answers, the one the plan followed, and why.
+fn disagreements(plan: &ReplacementPlan) -> Vec<String> {
+    let word = |r: Option<Replacement>| r.map_or("(silent)", replacement_word);
+    plan.resources
+        .iter()
+        .filter(|v| v.sources.disagree)
+        .map(|v| {
+            let followed = match v.sources.followed {
+                Some(cdk_hook::Witness::Template) => "the template comparison",
+                _ => "the change set",
+            };
+            format!(
+                "{}: {}: the change set says {}, the template comparison says {}; the plan follows {followed}: {}",
+                style("WITNESSES DISAGREE").yellow().bold(),
+                v.logical_id,
+                word(v.sources.change_set),
+                word(v.sources.template),
+                v.sources.why.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// One sentence per gating root cause: what the deploy means for the data.

@@ -1,11 +1,23 @@
 """Patches to moto, each restoring one AWS behaviour that this project meets. Applied before the
 server starts; every patch says which AWS behaviour it restores."""
 
-from . import aws_limits, cloudformation_change_sets, ecs_task_runner, faults, held_update, rds_cluster, rds_restore, secrets, vpc_dns
+from . import (
+    aws_limits,
+    cloudformation_change_sets,
+    ecs_task_runner,
+    faults,
+    held_update,
+    rds_cluster,
+    rds_restore,
+    secrets,
+    stack_updates,
+    vpc_dns,
+)
 
 
 def apply_all() -> None:
     cloudformation_change_sets.apply()
+    stack_updates.apply()  # only replaced resources get new physical ids
     held_update.apply()  # wraps the change-set execute above; off until armed
     ecs_task_runner.apply()
     aws_limits.apply()  # after the task runner: its RunTask counts the runner's tasks
