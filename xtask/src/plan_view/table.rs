@@ -3,7 +3,9 @@
 //! log keeps one line per resource.
 
 use cdk_hook::ResourceVerdict;
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{
+    ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 
 const HEADER: [&str; 6] = ["RESOURCE", "TYPE", "ACTION", "REPLACEMENT", "DATA", "CAUSE"];
 
@@ -20,7 +22,7 @@ pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    for v in rows {
+    for v in rows.iter() {
         table.add_row([
             super::resource_name(v),
             v.resource_type.clone(),
@@ -30,10 +32,28 @@ pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
             super::cause_text(v),
         ]);
     }
+    fit_columns(&mut table);
     // comfy-table pads every cell; trailing blanks only cost width in a log.
     table
         .lines()
         .map(|l| l.trim_end().to_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// What gives way when the width is short: the logical id and the cause wrap, with a share kept
+/// for each; the short words (action, replacement) and the type stay whole.
+fn fit_columns(table: &mut Table) {
+    let constraints = [
+        ColumnConstraint::LowerBoundary(Width::Percentage(28)),
+        ColumnConstraint::ContentWidth,
+        ColumnConstraint::ContentWidth,
+        ColumnConstraint::ContentWidth,
+        ColumnConstraint::LowerBoundary(Width::Fixed(12)),
+        ColumnConstraint::LowerBoundary(Width::Fixed(12)),
+    ];
+    for (column, constraint) in table.column_iter_mut().zip(constraints) {
+        column.set_constraint(constraint);
+        column.set_padding((0, 2));
+    }
 }
