@@ -30,7 +30,10 @@ fn template(release: &str) -> PathBuf {
 }
 
 fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
-    RELEASES.iter().copied().zip(RELEASES.iter().copied().skip(1))
+    RELEASES
+        .iter()
+        .copied()
+        .zip(RELEASES.iter().copied().skip(1))
 }
 
 /// `xtask check --template-diff OLD NEW ARGS`, with no terminal and no step summary.
@@ -60,7 +63,8 @@ fn resources(plan: &Value) -> &Vec<Value> {
 fn cfn_diff(old: &str, new: &str) -> BTreeMap<String, (String, String)> {
     let dir = project_root().join("tests/cfn-diff");
     assert!(
-        dir.join("node_modules/@aws-cdk/cloudformation-diff").exists(),
+        dir.join("node_modules/@aws-cdk/cloudformation-diff")
+            .exists(),
         "@aws-cdk/cloudformation-diff is not installed in {}: run `cargo xtask setup`",
         dir.display()
     );
@@ -141,7 +145,9 @@ fn every_pair_agrees_with_cloudformation_diff() {
             }
             let verdict = ours.get(id).copied().unwrap_or(&Value::Null);
             match known_difference(verdict, our, their) {
-                Some(reason) => differences.push(format!("{old}->{new} {id}: {our} vs {their}: {reason}")),
+                Some(reason) => {
+                    differences.push(format!("{old}->{new} {id}: {our} vs {their}: {reason}"))
+                }
                 None => panic!(
                     "{old} -> {new}: {id}: the review says {our}, cloudformation-diff says {their}\nours: {verdict:#}"
                 ),
@@ -179,7 +185,10 @@ fn gates(v: &Value) -> bool {
 
 fn text(old: &str, new: &str) -> (Option<i32>, String) {
     let out = check(old, new, &[]);
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn assert_has(text: &str, needle: &str) {
@@ -198,7 +207,10 @@ fn each_pair_says_what_happens_to_the_data() {
             .iter()
             .filter(|v| v.get("renamed_to").is_some() || v.get("renamed_from").is_some())
             .collect();
-        assert!(renamed.is_empty(), "{old} -> {new} reports a rename: {renamed:#?}");
+        assert!(
+            renamed.is_empty(),
+            "{old} -> {new} reports a rename: {renamed:#?}"
+        );
         let (_, text) = text(old, new);
         assert_lacks(&text, "(rename)");
         assert_lacks(&text, "renamed to");
@@ -209,7 +221,10 @@ fn each_pair_says_what_happens_to_the_data() {
     let plan = plan("v0.4.10", "v1.0.0");
     assert_eq!(
         gating(&plan),
-        [("VectorStoreClusterEFE7D2F8".to_owned(), "replaced".to_owned())]
+        [(
+            "VectorStoreClusterEFE7D2F8".to_owned(),
+            "replaced".to_owned()
+        )]
     );
     let writer = resources(&plan)
         .iter()
@@ -236,7 +251,10 @@ fn each_pair_says_what_happens_to_the_data() {
     assert_eq!(
         gating(&plan),
         [
-            ("ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1".to_owned(), "destroyed".to_owned()),
+            (
+                "ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1".to_owned(),
+                "destroyed".to_owned()
+            ),
             ("DocumentBucketAE41E5A9".to_owned(), "destroyed".to_owned()),
         ]
     );
@@ -247,18 +265,27 @@ fn each_pair_says_what_happens_to_the_data() {
         "DATA LOSS: DocumentBucketAE41E5A9 (AWS::S3::Bucket) is destroyed (removed from the template): \
          it is deleted and its data with it, no snapshot (DeletionPolicy Delete).",
     );
-    assert_has(&text, "DATA LOSS: ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1 (AWS::S3::Bucket) is destroyed");
+    assert_has(
+        &text,
+        "DATA LOSS: ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1 (AWS::S3::Bucket) is destroyed",
+    );
 
     // v1.4.0 -> v2.0.0: the vector store and the embedding task leave the stack.
     let plan = plan("v1.4.0", "v2.0.0");
     assert_eq!(
         gating(&plan),
-        [("VectorStoreClusterEFE7D2F8".to_owned(), "destroyed_with_snapshot".to_owned())]
+        [(
+            "VectorStoreClusterEFE7D2F8".to_owned(),
+            "destroyed_with_snapshot".to_owned()
+        )]
     );
     assert_eq!(plan["migration_needed"], false);
     assert_eq!(
         plan["re_embed_target_removed"],
-        serde_json::json!(["VectorStoreClusterEFE7D2F8", "EmbeddingTaskDefinitionF2F21A29"])
+        serde_json::json!([
+            "VectorStoreClusterEFE7D2F8",
+            "EmbeddingTaskDefinitionF2F21A29"
+        ])
     );
     let (code, text) = text("v1.4.0", "v2.0.0");
     assert_eq!(code, Some(3), "{text}");
@@ -268,10 +295,13 @@ fn each_pair_says_what_happens_to_the_data() {
          (removed from the template): it is deleted after a final snapshot (DeletionPolicy Snapshot): \
          all vector items in the Aurora cluster are kept only in that snapshot.",
     );
-    assert_has(&text, "The new stack has no vector store (VectorStoreClusterEFE7D2F8, EmbeddingTaskDefinitionF2F21A29 removed): there is nothing to re-embed into.");
+    assert_has(
+        &text,
+        "The new stack has no vector store (VectorStoreClusterEFE7D2F8, EmbeddingTaskDefinitionF2F21A29 removed): there is nothing to re-embed into.",
+    );
     assert_has(&text, "cargo xtask restore --snapshot ID");
     assert_lacks(&text, "cargo xtask migrate");
-    assert_lacks(&text, "REPLACEMENT");
+    assert_lacks(&text, "REPLACEMENT:");
     assert_lacks(&text, "may be deleted");
 
     // v2.0.0 -> v2.10.0: nothing guarded is replaced or removed.
@@ -283,7 +313,10 @@ fn each_pair_says_what_happens_to_the_data() {
     let plan = plan("v2.10.0", "v3.0.0");
     assert_eq!(
         gating(&plan),
-        [("DatabaseConversationTable03F3FD7A".to_owned(), "orphaned".to_owned())]
+        [(
+            "DatabaseConversationTable03F3FD7A".to_owned(),
+            "orphaned".to_owned()
+        )]
     );
     let (code, text) = text("v2.10.0", "v3.0.0");
     assert_eq!(code, Some(3), "{text}");
@@ -292,7 +325,10 @@ fn each_pair_says_what_happens_to_the_data() {
         "ORPHANED: DatabaseConversationTable03F3FD7A (AWS::DynamoDB::Table) is orphaned (removed from the template): \
          it stays in the account with its data (DeletionPolicy Retain), but the stack no longer manages or uses it.",
     );
-    assert_has(&text, "the app moves to new, empty tables (DatabaseBotTableV3201CEEA9, DatabaseConversationTableV3C1D85773)");
+    assert_has(
+        &text,
+        "the app moves to new, empty tables (DatabaseBotTableV3201CEEA9, DatabaseConversationTableV3C1D85773)",
+    );
     assert_has(&text, "copy its data to the new tables");
     assert_lacks(&text, "DATA LOSS");
     assert_lacks(&text, "UpdateReplacePolicy");
@@ -305,15 +341,32 @@ fn markdown_puts_the_verdict_first_and_folds_the_table() {
     let md = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = md.lines().collect();
     assert!(lines[0].starts_with("### :no_entry: `BedrockChatStack`: gated (exit 3), 1 guarded resource is replaced or removed"), "{md}");
-    assert_eq!(lines[2], "| | resource | why | what happens to the data | what to do |", "{md}");
+    assert_eq!(
+        lines[2], "| | resource | why | what happens to the data | what to do |",
+        "{md}"
+    );
     assert!(lines[4].starts_with("| **REPLACEMENT** | VectorStoreClusterEFE7D2F8 (AWS::RDS::DBCluster) | StorageEncrypted | will be replaced: "), "{md}");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("| **")).count(), 1, "one row per gating resource: {md}");
-    let details = lines.iter().position(|l| l.starts_with("<details><summary>All ")).expect("details");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("| **")).count(),
+        1,
+        "one row per gating resource: {md}"
+    );
+    let details = lines
+        .iter()
+        .position(|l| l.starts_with("<details><summary>All "))
+        .expect("details");
     assert!(details > 4, "the verdict comes before the table: {md}");
     assert_eq!(lines.last(), Some(&"</details>"), "{md}");
     let plan = plan("v0.4.10", "v1.0.0");
-    let rows = lines[details..].iter().filter(|l| l.starts_with("| ") && !l.starts_with("| resource")).count();
-    assert_eq!(rows, resources(&plan).len(), "every change in the folded table: {md}");
+    let rows = lines[details..]
+        .iter()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| resource"))
+        .count();
+    assert_eq!(
+        rows,
+        resources(&plan).len(),
+        "every change in the folded table: {md}"
+    );
 }
 
 /// A cell's `|` would split the row and `<` open an HTML tag: both are escaped.
@@ -331,7 +384,14 @@ fn markdown_escapes_pipes_and_angle_brackets() {
     };
     let (old, new) = (write("old.json", "1"), write("new.json", "2"));
     let out = Command::new(binary())
-        .args(["check", "--format", "markdown", "--guard", "AWS::Example::Store", "--template-diff"])
+        .args([
+            "check",
+            "--format",
+            "markdown",
+            "--guard",
+            "AWS::Example::Store",
+            "--template-diff",
+        ])
         .args([&old, &new])
         .env_remove("GITHUB_STEP_SUMMARY")
         .output()
@@ -342,7 +402,10 @@ fn markdown_escapes_pipes_and_angle_brackets() {
     assert!(!md.contains("<script"), "{md}");
     for line in md.lines().filter(|l| l.starts_with("| ")) {
         let cells = line.replace("\\|", "").matches('|').count();
-        assert!(cells == 6 || cells == 7, "a row split by an unescaped pipe: {line}\n{md}");
+        assert!(
+            cells == 6 || cells == 7,
+            "a row split by an unescaped pipe: {line}\n{md}"
+        );
     }
 }
 
@@ -362,7 +425,10 @@ fn check_appends_the_comment_to_the_step_summary() {
     serde_json::from_slice::<Value>(&out.stdout).expect("stdout is still one JSON document");
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.starts_with("earlier step\n### :no_entry:"), "{text}");
-    assert!(text.contains("| **ORPHANED** | DatabaseConversationTable03F3FD7A"), "{text}");
+    assert!(
+        text.contains("| **ORPHANED** | DatabaseConversationTable03F3FD7A"),
+        "{text}"
+    );
 }
 
 /// At a 100-column terminal, the real v0.4.10 -> v1.0.0 plan fits: no line is wider.
@@ -376,15 +442,30 @@ fn the_plan_fits_a_100_column_terminal() {
         .args([template("v0.4.10"), template("v1.0.0")])
         .env("TERM", "xterm-256color")
         .env_remove("GITHUB_STEP_SUMMARY");
-    let mut session = rexpect::session::spawn_command(command, Some(120_000)).expect("spawn in a pty");
+    let mut session =
+        rexpect::session::spawn_command(command, Some(120_000)).expect("spawn in a pty");
     let output = session.exp_eof().expect("the plan, to the end");
     let plain = strip_ansi(&output);
     let lines: Vec<&str> = plain.lines().map(|l| l.trim_end_matches('\r')).collect();
-    assert!(lines.iter().any(|l| l.starts_with("REPLACEMENT: VectorStoreClusterEFE7D2F8")), "{plain}");
-    assert!(lines.iter().any(|l| l.contains("other changes (not guarded)")), "{plain}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("REPLACEMENT: VectorStoreClusterEFE7D2F8")),
+        "{plain}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("other changes (not guarded)")),
+        "{plain}"
+    );
     let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(widest <= 100, "a line of {widest} columns:\n{plain}");
-    assert!(lines.len() < 40, "{} lines: the other changes are summarized:\n{plain}", lines.len());
+    assert!(
+        lines.len() < 40,
+        "{} lines: the other changes are summarized:\n{plain}",
+        lines.len()
+    );
 }
 
 /// Removes ANSI escape sequences (`ESC [ ... letter`).

@@ -153,23 +153,38 @@ fn github_actions_snippet_parses_and_has_the_expected_shape() {
     let post = steps
         .iter()
         .position(|s| {
-            s["run"]
-                .as_str()
-                .is_some_and(|r| r.contains("gh pr comment") && r.contains("--body-file replacement-plan.md"))
+            s["run"].as_str().is_some_and(|r| {
+                r.contains("gh pr comment") && r.contains("--body-file replacement-plan.md")
+            })
         })
-        .unwrap_or_else(|| panic!("a step posts replacement-plan.md with `gh pr comment`: {check:#}"));
-    assert_eq!(steps[post]["if"], "always()", "posted when the check fails too");
+        .unwrap_or_else(|| {
+            panic!("a step posts replacement-plan.md with `gh pr comment`: {check:#}")
+        });
+    assert_eq!(
+        steps[post]["if"], "always()",
+        "posted when the check fails too"
+    );
     assert!(
         steps[post]["env"]["GH_TOKEN"].is_string(),
         "gh needs the token: {:#}",
         steps[post]
     );
-    assert_eq!(check["permissions"]["pull-requests"], "write", "to comment: {check:#}");
+    assert_eq!(
+        check["permissions"]["pull-requests"], "write",
+        "to comment: {check:#}"
+    );
     let fail = steps
         .iter()
-        .position(|s| s["run"].as_str().is_some_and(|r| r.contains("steps.check.outputs.status")))
+        .position(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("steps.check.outputs.status"))
+        })
         .unwrap_or_else(|| panic!("a last step exits with the check's status: {check:#}"));
-    assert!(fail > post, "the job fails only after the comment is posted: {check:#}");
+    assert!(
+        fail > post,
+        "the job fails only after the comment is posted: {check:#}"
+    );
     for job in [check, deploy] {
         assert_eq!(job["permissions"]["id-token"], "write", "OIDC: {job:#}");
         let aws = uses(job, "aws-actions/configure-aws-credentials@v4");

@@ -3,9 +3,7 @@
 //! log keeps one line per resource.
 
 use cdk_hook::ResourceVerdict;
-use comfy_table::{
-    ColumnConstraint, ContentArrangement, Table, Width, presets,
-};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 
 const HEADER: [&str; 6] = ["RESOURCE", "TYPE", "ACTION", "REPLACEMENT", "DATA", "CAUSE"];
 
@@ -41,16 +39,19 @@ pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
         .join("\n")
 }
 
-/// What gives way when the width is short: the logical id and the cause wrap, with a share kept
-/// for each; the short words (action, replacement) and the type stay whole.
+/// What gives way when the width is short: every column that can wrap keeps a share of the
+/// width (so a type is not cut in two while a short word has room to spare); the action and the
+/// replacement verdict, a word or two, stay whole. The shares leave room for those two and the
+/// padding down to 80 columns.
 fn fit_columns(table: &mut Table) {
+    let share = |percent| ColumnConstraint::LowerBoundary(Width::Percentage(percent));
     let constraints = [
-        ColumnConstraint::LowerBoundary(Width::Percentage(28)),
+        share(25),
+        share(18),
         ColumnConstraint::ContentWidth,
         ColumnConstraint::ContentWidth,
-        ColumnConstraint::ContentWidth,
-        ColumnConstraint::LowerBoundary(Width::Fixed(12)),
-        ColumnConstraint::LowerBoundary(Width::Fixed(12)),
+        share(10),
+        share(10),
     ];
     for (column, constraint) in table.column_iter_mut().zip(constraints) {
         column.set_constraint(constraint);

@@ -127,7 +127,9 @@ fn fate_text(v: &ResourceVerdict, trigger: bool) -> String {
     };
     match v.data_fate {
         DataFate::Replaced if v.replacement == Replacement::May => {
-            format!("if it is, a new, empty one takes its place and {data} stay with the old one; {old}")
+            format!(
+                "if it is, a new, empty one takes its place and {data} stay with the old one; {old}"
+            )
         }
         DataFate::Replaced => {
             format!("a new, empty one takes its place and {data} stay with the old one; {old}")
@@ -155,7 +157,8 @@ fn generic_todo(fate: DataFate) -> String {
             "Restore the final snapshot when you need the data again.".to_owned()
         }
         DataFate::Orphaned => {
-            "Move what the app still needs out of it first; delete it yourself when done.".to_owned()
+            "Move what the app still needs out of it first; delete it yourself when done."
+                .to_owned()
         }
         DataFate::Unchanged | DataFate::FollowsCluster => String::new(),
     }
