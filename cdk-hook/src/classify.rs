@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use crate::describe::{ResourceChangeRecord, ScopedChange};
 use crate::guard::GuardConfig;
 use crate::plan::{
-    Action, Cause, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
     Witness,
 };
 
 /// Classifies every resource change of a reviewed change set (pages and nested stacks already
-/// flattened), pairs renames and links consequences to their root cause.
+/// flattened) and links consequences to their root cause. Renames are not paired here: a change
+/// set lists no properties, so it holds no evidence that a Remove and an Add are one resource
+/// (the template comparison pairs them, see `renames`).
 pub fn classify(changes: &[ScopedChange], guards: &GuardConfig) -> Vec<ResourceVerdict> {
     let mut verdicts: Vec<ResourceVerdict> = changes.iter().map(|c| verdict(c, guards)).collect();
-    pair_renames(&mut verdicts);
     link_consequences(&mut verdicts);
     verdicts
 }
@@ -51,6 +52,8 @@ fn verdict(scoped: &ScopedChange, guards: &GuardConfig) -> ResourceVerdict {
     } else {
         None
     };
+    let causes: Vec<Cause> = rc.details.iter().map(cause).collect();
+    let member_of = cluster_member(&rc.resource_type, &causes);
     ResourceVerdict {
         logical_id: rc.logical_resource_id.clone(),
         physical_id: rc.physical_resource_id.clone(),
@@ -59,9 +62,11 @@ fn verdict(scoped: &ScopedChange, guards: &GuardConfig) -> ResourceVerdict {
         action,
         replacement,
         guard: guards.class_of(&rc.resource_type),
-        causes: rc.details.iter().map(cause).collect(),
+        causes,
         fate,
         caused_by: None,
+        member_of,
+        data_fate: DataFate::Unchanged,
         renamed_to: None,
         renamed_from: None,
         sources: Sources {
@@ -70,6 +75,22 @@ fn verdict(scoped: &ScopedChange, guards: &GuardConfig) -> ResourceVerdict {
             ..Sources::default()
         },
     }
+}
+
+/// An instance whose `DBClusterIdentifier` changes through a reference (its cluster is
+/// replaced), or had a value before, is an Aurora cluster member: it holds no data.
+fn cluster_member(resource_type: &str, causes: &[Cause]) -> Option<String> {
+    if resource_type != "AWS::RDS::DBInstance" {
+        return None;
+    }
+    causes
+        .iter()
+        .filter(|c| c.property.as_deref() == Some("DBClusterIdentifier"))
+        .find_map(|c| {
+            c.causing_logical_id()
+                .map(str::to_owned)
+                .or_else(|| c.before.clone())
+        })
 }
 
 fn cause(d: &crate::describe::ChangeDetail) -> Cause {
@@ -86,50 +107,6 @@ fn cause(d: &crate::describe::ChangeDetail) -> Cause {
         causing_entity: d.causing_entity.clone(),
         before: t.and_then(|t| t.before_value.clone()),
         after: t.and_then(|t| t.after_value.clone()),
-    }
-}
-
-/// A guarded resource whose logical id changed shows as Remove old + Add new of the same type
-/// in the same stack: the old one is lost all the same, so the Remove is reported as a
-/// replacement by its new id. Pairs in change-set order when several candidates exist.
-pub(crate) fn pair_renames(verdicts: &mut [ResourceVerdict]) {
-    let mut adds: HashMap<(Option<String>, String), Vec<usize>> = HashMap::new();
-    for (i, v) in verdicts.iter().enumerate().rev() {
-        if v.action == Action::Add && v.guard.is_guarded() {
-            adds.entry((v.nested_stack.clone(), v.resource_type.clone()))
-                .or_default()
-                .push(i);
-        }
-    }
-    for i in 0..verdicts.len() {
-        let v = &verdicts[i];
-        if v.action != Action::Remove || !v.guard.is_guarded() || v.renamed_to.is_some() {
-            continue;
-        }
-        let Some(j) = adds
-            .get_mut(&(v.nested_stack.clone(), v.resource_type.clone()))
-            .and_then(Vec::pop)
-        else {
-            continue;
-        };
-        let (old, new) = (
-            verdicts[i].logical_id.clone(),
-            verdicts[j].logical_id.clone(),
-        );
-        verdicts[j].renamed_from = Some(old.clone());
-        let removed = &mut verdicts[i];
-        removed.replacement = Replacement::Will;
-        removed.renamed_to = Some(new.clone());
-        removed.causes.push(Cause {
-            property: Some("LogicalResourceId".to_owned()),
-            attribute: None,
-            requires_recreation: Some(RequiresRecreation::Always),
-            evaluation: Some(Evaluation::Static),
-            change_source: Some("DirectModification".to_owned()),
-            causing_entity: None,
-            before: Some(old),
-            after: Some(new),
-        });
     }
 }
 

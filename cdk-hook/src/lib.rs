@@ -17,6 +17,7 @@ pub mod guard;
 pub mod live;
 pub mod plan;
 pub mod reconcile;
+mod renames;
 pub mod replacement_table;
 pub mod restore;
 pub mod safeguard;
@@ -34,7 +35,8 @@ pub use live::{
     LiveOutcome, Prepared, Reviewed, check_live, prepare_and_review, review_and_classify,
 };
 pub use plan::{
-    Action, Cause, Fate, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources, Witness,
+    Action, Cause, DataFate, Fate, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources,
+    Witness,
 };
 pub use reconcile::{
     Templates, plan_from_change_set, plan_from_describe_files, plan_from_templates, read_template,

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::guard::GuardClass;
 
+/// The embedding task's resource type: `migrate` launches it to re-embed a bot.
+const EMBEDDING_TASK_TYPE: &str = "AWS::ECS::TaskDefinition";
+
 /// The change-set action on a resource (CloudFormation's `Action`, same spelling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
@@ -121,6 +124,63 @@ impl Fate {
     }
 }
 
+/// What happens to the data a resource holds, in one word: the plan's answer, per resource, to
+/// "where is my data after the deploy?". The summary lines, the pull-request comment and
+/// `deploy`'s safeguards read it; it only matters for guarded types, but is set on every verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFate {
+    /// The data stays where it is: the resource is added, updated in place, or unchanged.
+    #[default]
+    Unchanged,
+    /// A new, empty physical resource takes its place (`replacement` `will` or `may`); what
+    /// happens to the old one and its data is `fate`, by its `UpdateReplacePolicy`.
+    Replaced,
+    /// Removed from the stack and deleted with its data (`DeletionPolicy` `Delete`).
+    Destroyed,
+    /// Removed from the stack and deleted after a final snapshot (`DeletionPolicy` `Snapshot`).
+    DestroyedWithSnapshot,
+    /// Removed from the stack but kept in the account with its data (`DeletionPolicy` `Retain`):
+    /// the stack (and the app) stop using it. Still a gate: the app moves away from the data.
+    Orphaned,
+    /// An Aurora cluster member (`AWS::RDS::DBInstance` with `DBClusterIdentifier`, see
+    /// `member_of`): it holds no data (the cluster volume does), so whatever happens to the
+    /// instance, its cluster's fate is what counts. Never gates on its own.
+    FollowsCluster,
+    /// The old resource goes away or may, but how is not known (a change set with no
+    /// `Replacement` or no `PolicyAction`, and no template to settle it). Gates like `Replaced`.
+    Unknown,
+}
+
+impl DataFate {
+    /// The data fate of a verdict whose other fields are final.
+    pub fn of(v: &ResourceVerdict) -> Self {
+        if v.member_of.is_some() {
+            return Self::FollowsCluster;
+        }
+        if v.action == Action::Remove {
+            // A rename too: CloudFormation creates the new id and treats the old one as removed,
+            // under its DeletionPolicy.
+            return match v.fate {
+                Some(Fate::Deleted) => Self::Destroyed,
+                Some(Fate::Snapshotted) => Self::DestroyedWithSnapshot,
+                Some(Fate::Retained) => Self::Orphaned,
+                Some(Fate::Unknown) | None => Self::Unknown,
+            };
+        }
+        match v.replacement {
+            Replacement::Will | Replacement::May => Self::Replaced,
+            Replacement::No => Self::Unchanged,
+            Replacement::Unknown => Self::Unknown,
+        }
+    }
+
+    /// The data leaves the stack's use (everything but `Unchanged` and `FollowsCluster`).
+    pub fn leaves_the_stack(self) -> bool {
+        !matches!(self, Self::Unchanged | Self::FollowsCluster)
+    }
+}
+
 /// One reason for the verdict: a change-set `Details[]` entry or a template property difference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cause {
@@ -222,7 +282,8 @@ pub struct ResourceVerdict {
     pub nested_stack: Option<String>,
     /// `Add` | `Modify` | `Remove` | `Import` | `Dynamic`.
     pub action: Action,
-    /// `will` | `may` | `no` | `unknown`. A logical-id rename is reported on the Remove as `will`.
+    /// `will` | `may` | `no` | `unknown`. A logical-id rename is reported on the Remove as `will`
+    /// (only renames shown by evidence, see `renamed_to`).
     pub replacement: Replacement,
     /// `migration_trigger` | `stateful` | `none`, from the guard configuration.
     pub guard: GuardClass,
@@ -234,7 +295,19 @@ pub struct ResourceVerdict {
     /// For a consequence, the logical id of the root cause it follows from (the writer instance
     /// of a replaced cluster names the cluster); `null` for a root cause.
     pub caused_by: Option<String>,
-    /// On a Remove paired with an Add of the same type in the same stack: the new logical id.
+    /// For an Aurora cluster member (`AWS::RDS::DBInstance` with `DBClusterIdentifier`): the
+    /// cluster's logical id when the identifier is a reference, else its value. The member holds
+    /// no data of its own (`data_fate` `follows_cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_of: Option<String>,
+    /// What happens to the data: `unchanged` | `replaced` | `destroyed` |
+    /// `destroyed_with_snapshot` | `orphaned` | `follows_cluster` | `unknown` (see [`DataFate`]).
+    #[serde(default)]
+    pub data_fate: DataFate,
+    /// On a Remove that is the same resource as an Add under a new logical id (same type, and the
+    /// same `aws:cdk:path` or the same properties apart from names and references that moved
+    /// with it): the new logical id. The old resource is still removed under its
+    /// `DeletionPolicy`; the new one starts empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_to: Option<String>,
     /// On the Add of such a pair: the old logical id.
@@ -248,8 +321,11 @@ impl ResourceVerdict {
     /// A guarded resource is replaced (`will`/`may`) or removed.
     pub fn gates(&self) -> bool {
         // An unknown verdict on a guarded type (a change set without `Replacement`, as emulators
-        // send, with no template to settle it) is not a safe answer: it gates like `may`.
-        self.guard.is_guarded() && (self.loses_old() || self.replacement == Replacement::Unknown)
+        // send, with no template to settle it) is not a safe answer: it gates like `may`. An
+        // Aurora member holds no data: its cluster gates, or nothing is lost.
+        self.guard.is_guarded()
+            && self.member_of.is_none()
+            && (self.loses_old() || self.replacement == Replacement::Unknown)
     }
 
     /// The old physical resource goes away (or may).
@@ -311,6 +387,12 @@ pub struct ReplacementPlan {
     /// Which opinions the review had (plans recorded by older builds read as neither).
     #[serde(default)]
     pub sources: ReviewSources,
+    /// What re-embedding needs and the new stack no longer has: the logical ids of a removed
+    /// vector store (a migration-trigger resource) and of a removed ECS task definition (the
+    /// embedding task) when no task definition is added. Not empty: there is nothing to
+    /// re-embed into, and `migration_needed` is false.
+    #[serde(default)]
+    pub re_embed_target_removed: Vec<String>,
 }
 
 impl ReplacementPlan {
@@ -320,7 +402,10 @@ impl ReplacementPlan {
         change_set_id: Option<String>,
         resources: Vec<ResourceVerdict>,
     ) -> Self {
-        let resources = order(resources);
+        let mut resources = order(resources);
+        for r in &mut resources {
+            r.data_fate = DataFate::of(r);
+        }
         let mut plan = Self {
             stack,
             change_set_id,
@@ -328,7 +413,9 @@ impl ReplacementPlan {
             gated: false,
             migration_needed: false,
             sources: ReviewSources::both(),
+            re_embed_target_removed: Vec::new(),
         };
+        plan.re_embed_target_removed = plan.removed_re_embed_target();
         plan.gated = plan.gates();
         plan.migration_needed = plan.migration_needed();
         plan
@@ -345,11 +432,29 @@ impl ReplacementPlan {
         self.resources.iter().any(ResourceVerdict::gates)
     }
 
-    /// The migration trigger (by default the Aurora cluster) will or may be replaced or removed.
+    /// The migration trigger (by default the Aurora cluster) will or may be replaced (or is
+    /// renamed), and the new stack still has it and the embedding task to re-embed with.
     pub fn migration_needed(&self) -> bool {
+        self.re_embed_target_removed.is_empty()
+            && self
+                .resources
+                .iter()
+                .any(|r| r.guard == GuardClass::MigrationTrigger && r.loses_old())
+    }
+
+    /// See `re_embed_target_removed`. A renamed resource is still there under its new id.
+    fn removed_re_embed_target(&self) -> Vec<String> {
+        let is_task = |r: &ResourceVerdict| r.resource_type == EMBEDDING_TASK_TYPE;
+        let task_added = self
+            .resources
+            .iter()
+            .any(|r| is_task(r) && r.action == Action::Add);
         self.resources
             .iter()
-            .any(|r| r.guard == GuardClass::MigrationTrigger && r.loses_old())
+            .filter(|&r| r.action == Action::Remove && r.renamed_to.is_none())
+            .filter(|&r| r.guard == GuardClass::MigrationTrigger || (is_task(r) && !task_added))
+            .map(|r| r.logical_id.clone())
+            .collect()
     }
 
     /// The verdicts that gate, in plan order.

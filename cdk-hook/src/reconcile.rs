@@ -14,7 +14,9 @@ use crate::describe::{ReviewedChangeSet, assemble, parse_describe_json};
 use crate::guard::GuardConfig;
 use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources, Witness};
 use crate::replacement_table::ReplacementTable;
-use crate::template_diff::{TemplateComparison, compare_templates, parse_template, template_fate};
+use crate::template_diff::{
+    TemplateComparison, cluster_of, compare_templates, parse_template, template_fate,
+};
 
 /// The deployed (`old`) and synthesized (`new`) root templates, when both are at hand.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +36,7 @@ pub fn plan_from_change_set(
     let sources = match templates {
         Some(t) => {
             let comparison = compare_templates(t.old, t.new, guards, table);
-            verdicts = merge(verdicts, comparison, t.old);
+            verdicts = merge(verdicts, comparison, t);
             ReviewSources::both()
         }
         None => ReviewSources::only(
@@ -107,8 +109,9 @@ pub fn read_template(path: &Path) -> Result<Value, CdkHookError> {
 fn merge(
     change_set: Vec<ResourceVerdict>,
     comparison: TemplateComparison,
-    old: &Value,
+    templates: Templates<'_>,
 ) -> Vec<ResourceVerdict> {
+    let old = templates.old;
     let mut from_template: HashMap<String, ResourceVerdict> = comparison
         .verdicts
         .into_iter()
@@ -130,6 +133,11 @@ fn merge(
                 settle_unchanged(&mut v)
             }
             None => {}
+        }
+        if v.member_of.is_none() && v.nested_stack.is_none() {
+            v.member_of = [templates.new, old]
+                .into_iter()
+                .find_map(|t| cluster_of(t, &v.logical_id));
         }
         if v.fate == Some(crate::plan::Fate::Unknown) && v.nested_stack.is_none() {
             let replaced = v.action != Action::Remove;

@@ -9,10 +9,10 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::CdkHookError;
-use crate::classify::{link_consequences, pair_renames};
+use crate::classify::link_consequences;
 use crate::guard::GuardConfig;
 use crate::plan::{
-    Action, Cause, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
     Witness,
 };
 use crate::replacement_table::{Causes, ReplacementTable};
@@ -140,7 +140,12 @@ pub fn compare_templates(
         }
     }
     crate::template_refs::propagate_references(&mut out, old_res, new_res, guards, table);
-    pair_renames(&mut out.verdicts);
+    for v in &mut out.verdicts {
+        v.member_of = [new, old]
+            .into_iter()
+            .find_map(|t| cluster_of(t, &v.logical_id));
+    }
+    crate::renames::pair_renames(&mut out.verdicts, old_res, new_res);
     link_consequences(&mut out.verdicts);
     out
 }
@@ -165,6 +170,8 @@ pub(crate) fn verdict(
         causes,
         fate,
         caused_by: None,
+        member_of: None,
+        data_fate: DataFate::Unchanged,
         renamed_to: None,
         renamed_from: None,
         sources: Sources {
@@ -207,6 +214,25 @@ pub fn policy_fate(old_resource: &Value, policy: &str) -> Fate {
         Fate::Snapshotted
     } else {
         Fate::Deleted
+    }
+}
+
+/// The cluster an `AWS::RDS::DBInstance` of `template` is a member of (`DBClusterIdentifier`:
+/// the referenced logical id, or the literal identifier); `None` for a standalone instance or
+/// another type.
+pub(crate) fn cluster_of(template: &Value, logical_id: &str) -> Option<String> {
+    let r = resources(template).get(logical_id)?;
+    if resource_type(r) != "AWS::RDS::DBInstance" {
+        return None;
+    }
+    match r.pointer("/Properties/DBClusterIdentifier")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(
+            crate::template_refs::references(other)
+                .first()
+                .map_or_else(|| other.to_string(), |(id, _)| (*id).to_owned()),
+        ),
     }
 }
 

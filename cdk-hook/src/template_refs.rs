@@ -131,7 +131,7 @@ fn add_dynamic_cause(
 }
 
 /// `(logical id, attribute)` of every `Ref`, `Fn::GetAtt` and `Fn::Sub` `${X}` in a value.
-fn references(value: &Value) -> Vec<(&str, Option<&str>)> {
+pub(crate) fn references(value: &Value) -> Vec<(&str, Option<&str>)> {
     let mut found = Vec::new();
     walk(value, &mut found);
     found

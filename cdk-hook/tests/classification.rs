@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use cdk_hook::plan::RequiresRecreation;
 use cdk_hook::{
-    Action, CdkHookError, Fate, GuardClass, GuardConfig, Replacement, ReplacementPlan,
+    Action, CdkHookError, DataFate, Fate, GuardClass, GuardConfig, Replacement, ReplacementPlan,
     ReplacementTable, ResourceVerdict, Templates,
 };
 
@@ -259,6 +259,11 @@ fn renamed_and_removed_guarded_resources_gate() {
         Some("ConversationTableRenamed")
     );
     assert_eq!(renamed.fate, Some(Fate::Deleted));
+    assert_eq!(
+        renamed.data_fate,
+        DataFate::Destroyed,
+        "the old id is removed under its DeletionPolicy"
+    );
     let cluster = find(&plan, CLUSTER);
     assert_eq!(cluster.action, Action::Remove);
     assert_eq!(
@@ -266,7 +271,10 @@ fn renamed_and_removed_guarded_resources_gate() {
         Some(Fate::Snapshotted),
         "DeletionPolicy Snapshot"
     );
-    assert!(plan.gates() && plan.migration_needed());
+    assert_eq!(cluster.data_fate, DataFate::DestroyedWithSnapshot);
+    assert!(plan.gates());
+    assert!(!plan.migration_needed(), "no vector store to re-embed into");
+    assert_eq!(plan.re_embed_target_removed, [CLUSTER]);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::retry::RetryConfig;
 use cdk_hook::{
-    Action, ChangeSetReviewer, Fate, GuardClass, GuardConfig, PollSettings, Replacement,
+    Action, ChangeSetReviewer, DataFate, Fate, GuardClass, GuardConfig, PollSettings, Replacement,
     ReplacementPlan, ReplacementTable, ReviewOutcome,
 };
 
@@ -277,10 +277,20 @@ async fn removing_the_cluster_gates() {
     .await;
     let cluster = &plan.resources[0];
     assert_eq!(
-        (cluster.action, cluster.fate),
-        (Action::Remove, Some(Fate::Snapshotted))
+        (cluster.action, cluster.fate, cluster.data_fate),
+        (
+            Action::Remove,
+            Some(Fate::Snapshotted),
+            DataFate::DestroyedWithSnapshot
+        )
     );
-    assert!(plan.gates() && plan.migration_needed());
+    assert!(plan.gates(), "a removed vector store gates");
+    assert!(
+        !plan.migration_needed(),
+        "nothing to re-embed into: {:?}",
+        plan.re_embed_target_removed
+    );
+    assert_eq!(plan.re_embed_target_removed, ["VectorStoreCluster"]);
 }
 
 fn nested_stack_change(id: &str, nested: &str) -> Change {

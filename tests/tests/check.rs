@@ -77,6 +77,8 @@ async fn check_finds_the_cluster_replacement_exits_3_and_leaves_no_change_set() 
         writer["caused_by"], cluster["logical_id"],
         "the writer is a consequence of the cluster"
     );
+    assert_eq!(writer["data_fate"], "follows_cluster", "{writer:#}");
+    assert_eq!(cluster["data_fate"], "replaced");
     assert_eq!(
         change_set_count(&cfn).await,
         0,
@@ -91,8 +93,12 @@ async fn check_finds_the_cluster_replacement_exits_3_and_leaves_no_change_set() 
         "{table}"
     );
     assert!(
-        table.contains("all vector items in the Aurora cluster will be deleted"),
+        table.contains("all vector items in the Aurora cluster stay with the old one"),
         "{table}"
+    );
+    assert!(
+        !table.contains("DATA LOSS: VectorStoreClusterWriter"),
+        "an Aurora member holds no data: {table}"
     );
 
     let same = xtask::run(&emulator, app.dir(), &check_args(&[], V0));

@@ -142,9 +142,48 @@ fn github_actions_snippet_parses_and_has_the_expected_shape() {
     assert!(
         runs(check).iter().any(|r| r.contains("cargo xtask check")
             && r.contains("--app-dir cdk")
-            && r.contains("--json")),
-        "check runs `cargo xtask check --app-dir cdk --json`: {:?}",
+            && r.contains("--format markdown")
+            && r.contains("> replacement-plan.md")),
+        "check runs `cargo xtask check --app-dir cdk --format markdown > replacement-plan.md`: {:?}",
         runs(check)
+    );
+    // The review is posted on the pull request, also when the check gated (exit 3), and the job
+    // fails afterwards with the check's own exit code.
+    let steps = check["steps"].as_array().expect("steps");
+    let post = steps
+        .iter()
+        .position(|s| {
+            s["run"].as_str().is_some_and(|r| {
+                r.contains("gh pr comment") && r.contains("--body-file replacement-plan.md")
+            })
+        })
+        .unwrap_or_else(|| {
+            panic!("a step posts replacement-plan.md with `gh pr comment`: {check:#}")
+        });
+    assert_eq!(
+        steps[post]["if"], "always()",
+        "posted when the check fails too"
+    );
+    assert!(
+        steps[post]["env"]["GH_TOKEN"].is_string(),
+        "gh needs the token: {:#}",
+        steps[post]
+    );
+    assert_eq!(
+        check["permissions"]["pull-requests"], "write",
+        "to comment: {check:#}"
+    );
+    let fail = steps
+        .iter()
+        .position(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("steps.check.outputs.status"))
+        })
+        .unwrap_or_else(|| panic!("a last step exits with the check's status: {check:#}"));
+    assert!(
+        fail > post,
+        "the job fails only after the comment is posted: {check:#}"
     );
     for job in [check, deploy] {
         assert_eq!(job["permissions"]["id-token"], "write", "OIDC: {job:#}");

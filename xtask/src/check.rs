@@ -9,7 +9,16 @@ use cdk_hook::{
     ReplacementTable,
 };
 
-use crate::flags::{AwsOptions, Check, GuardOptions};
+use crate::flags::{AwsOptions, Check, GuardOptions, PlanFormat};
+use crate::plan_view;
+
+/// stdout carries one document (JSON or Markdown): everything else goes to stderr.
+fn one_document(args: &Check) -> bool {
+    args.format() != PlanFormat::Table
+}
+
+/// What re-embeds a replaced vector store after a checked deploy.
+const NEXT_STEP: &str = "Run `cargo xtask migrate` after the deploy to re-embed every bot.";
 
 /// The exit code of a plan that gates (a guarded replacement, may-replacement or removal).
 pub const EXIT_GATED: u8 = 3;
@@ -37,11 +46,11 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
                 kept_change_set,
             } => {
                 if let Some(arn) = kept_change_set {
-                    // On stderr with --json, so stdout stays one JSON document.
+                    // On stderr with --json or markdown, so stdout stays one document.
                     let line = format!(
                         "change set kept: {arn}\n  deploy it with: cargo xtask deploy --change-set {arn}"
                     );
-                    if args.json {
+                    if one_document(&args) {
                         eprintln!("{line}")
                     } else {
                         println!("{line}")
@@ -51,15 +60,13 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
-    } else {
-        crate::plan_view::print_plan(
-            &plan,
-            "Run `cargo xtask migrate` after the deploy to re-embed every bot.",
-        );
+    match args.format() {
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),
+        PlanFormat::Table => plan_view::print_plan(&plan, NEXT_STEP, args.verbose),
     }
     crate::plan_view::print_review_sources(&plan, args.json);
+    plan_view::append_step_summary(&plan, NEXT_STEP);
     Ok(if plan.gates() {
         ExitCode::from(EXIT_GATED)
     } else {
@@ -94,7 +101,7 @@ fn live(
         change_set_name: cdk_hook::unique_change_set_name("cdk-hook-check"),
         cdk_args: cdk_args(&args.cdk_args, &args.aws),
         region: args.aws.region.clone(),
-        output: if args.json {
+        output: if one_document(args) {
             CdkOutput::ToStderr
         } else {
             CdkOutput::Inherit
@@ -126,11 +133,11 @@ fn nothing_to_deploy(
     change_set_id: Option<String>,
     reason: &str,
 ) -> anyhow::Result<ExitCode> {
-    if args.json {
-        let plan = ReplacementPlan::new(args.stack.clone(), change_set_id, Vec::new());
-        println!("{}", serde_json::to_string_pretty(&plan)?);
-    } else {
-        println!("nothing to deploy: {reason}");
+    let plan = ReplacementPlan::new(args.stack.clone(), change_set_id, Vec::new());
+    match args.format() {
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),
+        PlanFormat::Table => println!("nothing to deploy: {reason}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -66,14 +66,13 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         change_set_id,
         plan,
     } = &reviewed;
-    crate::plan_view::print_plan(
-        plan,
-        if args.migrate == MigrateWhen::Never {
-            "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
-        } else {
-            "This deploy re-embeds every bot after the update."
-        },
-    );
+    let next_step = if args.migrate == MigrateWhen::Never {
+        "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
+    } else {
+        "This deploy re-embeds every bot after the update."
+    };
+    crate::plan_view::print_plan(plan, next_step, args.verbose);
+    crate::plan_view::append_step_summary(plan, next_step);
     crate::plan_view::print_review_sources(plan, false);
 
     if plan.gates() {
@@ -151,12 +150,18 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     let run_migration = match args.migrate {
         MigrateWhen::Always => true,
         MigrateWhen::Never => false,
-        MigrateWhen::Auto => replaced,
+        // A removed vector store (or embedding task) leaves nothing to re-embed into.
+        MigrateWhen::Auto => replaced && plan.migration_needed,
     };
     if !run_migration {
         eprintln!(
             "{}",
-            if replaced {
+            if !plan.re_embed_target_removed.is_empty() {
+                format!(
+                    "the new stack has no vector store or embedding task ({} removed): nothing to re-embed into",
+                    plan.re_embed_target_removed.join(", ")
+                )
+            } else if replaced {
                 format!(
                     "the vector-store cluster was replaced; re-embed the bots with: cargo xtask migrate --stack {stack_name}"
                 )

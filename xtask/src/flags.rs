@@ -214,9 +214,16 @@ pub struct Check {
     /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
     #[arg(long, default_value = ".")]
     pub app_dir: PathBuf,
-    /// Print the ReplacementPlan as JSON instead of the table.
-    #[arg(long)]
+    /// Print the ReplacementPlan as JSON instead of the table (same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// `table` (the terminal view), `json` (the ReplacementPlan) or `markdown` (a pull-request
+    /// comment: the verdict, one row per guarded resource, the full table folded).
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+    /// List every resource change in the table, not only the guarded ones.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Keep the prepared change set and print its ARN (for `deploy --change-set ARN`).
     #[arg(long)]
     pub keep_change_set: bool,
@@ -234,6 +241,25 @@ pub struct Check {
     /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
     #[arg(last = true)]
     pub cdk_args: Vec<String>,
+}
+
+/// How `check` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+impl Check {
+    /// `--format`, with `--json` as its older spelling.
+    pub fn format(&self) -> PlanFormat {
+        match self.format {
+            Some(f) => f,
+            None if self.json => PlanFormat::Json,
+            None => PlanFormat::Table,
+        }
+    }
 }
 
 /// Which resource types are guarded, beyond the defaults (the RDS cluster as the migration
@@ -297,6 +323,9 @@ pub struct Deploy {
     /// Turn off the secret's rotation so the recorded password stays valid (asked interactively).
     #[arg(long)]
     pub disable_rotation: bool,
+    /// List every resource change in the plan's table, not only the guarded ones.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Run the migration (scan, launch, track) after the update.
     #[arg(long, value_enum, default_value_t = MigrateWhen::Auto)]
     pub migrate: MigrateWhen,

@@ -1,66 +1,199 @@
-//! How a `ReplacementPlan` is shown: one row per resource change, the gating ones in colour,
-//! then one sentence per gating root cause saying what the deploy means for the data.
+//! How a `ReplacementPlan` is shown. At a terminal: the guarded resources' changes in a table
+//! fitted to the terminal's width, the other changes counted per kind (listed with `--verbose`),
+//! then one finding per gating resource saying what happens to its data and what to do. As
+//! Markdown (`check --format markdown`, and `$GITHUB_STEP_SUMMARY`): the pull-request comment.
 
-use cdk_hook::{Action, Fate, GuardClass, Replacement, ReplacementPlan, ResourceVerdict};
+mod markdown;
+mod table;
+mod words;
+
+use cdk_hook::{Action, DataFate, Fate, Replacement, ReplacementPlan, ResourceVerdict};
 use console::style;
 
-/// `next_step` ends the sentence about a replaced vector store: what the user does about it.
-pub fn print_plan(plan: &ReplacementPlan, next_step: &str) {
+pub use markdown::{append_step_summary, markdown};
+
+/// `next_step` ends the finding about a replaced vector store that can be re-embedded: what the
+/// user does about it. `verbose` lists every change, not only the guarded ones.
+pub fn print_plan(plan: &ReplacementPlan, next_step: &str, verbose: bool) {
     if plan.resources.is_empty() {
         println!("{}: no resource changes", plan.stack);
         return;
     }
-    let header = [
-        "RESOURCE",
-        "TYPE",
-        "ACTION",
-        "REPLACEMENT",
-        "CAUSE",
-        "FATE OF THE OLD",
-    ]
-    .map(String::from);
-    let rows: Vec<[String; 6]> = plan.resources.iter().map(row).collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
+    let width = terminal_width();
+    let (guarded, other): (Vec<&ResourceVerdict>, Vec<&ResourceVerdict>) =
+        plan.resources.iter().partition(|v| v.guard.is_guarded());
+    if !guarded.is_empty() {
+        println!("{}", table::render(&guarded, width));
     }
-    let line = |cells: &[String; 6]| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}  "));
-            }
+    if verbose && !other.is_empty() {
+        println!("{}", style("other changes").bold());
+        println!("{}", table::render(&other, width));
+    } else if !other.is_empty() {
+        for line in wrap(&other_changes_summary(&other), width) {
+            println!("{line}");
         }
-        s.trim_end().to_owned()
-    };
-    println!("{}", style(line(&header)).bold());
-    for (v, cells) in plan.resources.iter().zip(&rows) {
-        let text = line(cells);
-        let styled = match (v.gates(), v.replacement) {
-            (true, Replacement::May) => style(text).yellow().bold(),
-            (true, _) => style(text).red().bold(),
-            (false, _) => style(text),
-        };
-        println!("{styled}");
     }
     println!();
     for sentence in disagreements(plan) {
-        println!("{sentence}");
+        for line in wrap(&sentence, width) {
+            println!("{line}");
+        }
     }
-    for sentence in meaning(plan, next_step) {
-        println!("{sentence}");
+    for (headline, rest) in sentences(plan, next_step) {
+        let text = format!("{headline}{rest}");
+        for (i, line) in wrap(&text, width).into_iter().enumerate() {
+            // The headline in colour, on the first line (a headline is shorter than any width).
+            match line.strip_prefix(headline.as_str()) {
+                Some(tail) if i == 0 && !headline.is_empty() => {
+                    println!("{}{tail}", style(&headline).red().bold())
+                }
+                _ => println!("{line}"),
+            }
+        }
     }
 }
 
-fn row(v: &ResourceVerdict) -> [String; 6] {
-    let resource = match &v.nested_stack {
-        Some(n) => format!("{n}/{}", v.logical_id),
-        None => v.logical_id.clone(),
+/// The findings as `(headline with its colon, the rest)`; one sentence when nothing gates.
+fn sentences(plan: &ReplacementPlan, next_step: &str) -> Vec<(String, String)> {
+    let found = words::findings(plan, next_step);
+    if found.is_empty() {
+        return vec![(String::new(), no_gate_sentence(plan))];
+    }
+    found
+        .iter()
+        .map(|f| {
+            let s = f.sentence();
+            let cut = f.headline.len() + 1;
+            (s[..cut].to_owned(), s[cut..].to_owned())
+        })
+        .collect()
+}
+
+fn no_gate_sentence(plan: &ReplacementPlan) -> String {
+    format!(
+        "no guarded resource is replaced or removed ({} resource changes)",
+        plan.resources.len()
+    )
+}
+
+/// The terminal's width when stdout is a terminal; `None` (no wrapping) in pipes and logs.
+fn terminal_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    term.is_term()
+        .then(|| term.size_checked().map(|(_, cols)| usize::from(cols)))
+        .flatten()
+        .filter(|&w| w >= 40)
+}
+
+/// "other changes (not guarded): 15 Add, 22 Modify (9 replaced), 4 Remove; --verbose lists them"
+fn other_changes_summary(other: &[&ResourceVerdict]) -> String {
+    let mut parts = Vec::new();
+    for action in [
+        Action::Add,
+        Action::Modify,
+        Action::Remove,
+        Action::Import,
+        Action::Dynamic,
+    ] {
+        let of_kind: Vec<&&ResourceVerdict> = other.iter().filter(|v| v.action == action).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let replaced = of_kind
+            .iter()
+            .filter(|v| v.replacement.is_replacing())
+            .count();
+        parts.push(if replaced > 0 && action != Action::Remove {
+            format!("{} {action:?} ({replaced} replaced)", of_kind.len())
+        } else {
+            format!("{} {action:?}", of_kind.len())
+        });
+    }
+    format!(
+        "{} other changes (not guarded): {}; `--verbose` or `--json` lists them",
+        other.len(),
+        parts.join(", ")
+    )
+}
+
+/// Greedy word wrap to `width` display columns; a word longer than a line is cut.
+fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+    let Some(width) = width else {
+        return vec![text.to_owned()];
     };
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_owned();
+        loop {
+            let used = console::measure_text_width(&line);
+            let need = console::measure_text_width(&word) + usize::from(used > 0);
+            if used + need <= width {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than the line: cut it at the width.
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            lines.push(word[..cut].to_owned());
+            word = word[cut..].to_owned();
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+pub(crate) fn replacement_word(r: Replacement) -> &'static str {
+    match r {
+        Replacement::Will => "will",
+        Replacement::May => "may",
+        Replacement::No => "no",
+        Replacement::Unknown => "unknown",
+    }
+}
+
+/// The data fate in the plan's JSON spelling, with the old resource's fate for a replacement.
+pub(crate) fn data_word(v: &ResourceVerdict) -> String {
+    let word = match v.data_fate {
+        DataFate::Unchanged => "unchanged",
+        DataFate::Replaced => "replaced",
+        DataFate::Destroyed => "destroyed",
+        DataFate::DestroyedWithSnapshot => "destroyed with snapshot",
+        DataFate::Orphaned => "orphaned",
+        DataFate::FollowsCluster => "follows cluster",
+        DataFate::Unknown => "unknown",
+    };
+    match (v.data_fate, v.fate) {
+        (DataFate::Replaced, Some(f)) => format!("{word} (old {})", fate_word(f)),
+        _ => word.to_owned(),
+    }
+}
+
+fn fate_word(f: Fate) -> &'static str {
+    match f {
+        Fate::Deleted => "deleted",
+        Fate::Retained => "retained",
+        Fate::Snapshotted => "snapshotted",
+        Fate::Unknown => "unknown",
+    }
+}
+
+/// The replacement verdict, with the template's opinion when it disagrees and a rename.
+pub(crate) fn replacement_text(v: &ResourceVerdict) -> String {
     let mut replacement = replacement_word(v.replacement).to_owned();
     if v.sources.disagree
         && let (Some(cs), Some(t)) = (v.sources.change_set, v.sources.template)
@@ -74,36 +207,17 @@ fn row(v: &ResourceVerdict) -> [String; 6] {
     if v.renamed_to.is_some() {
         replacement.push_str(" (rename)");
     }
-    let fate = v.fate.map_or("", fate_word).to_owned();
-    [
-        resource,
-        v.resource_type.clone(),
-        format!("{:?}", v.action),
-        replacement,
-        cause_text(v),
-        fate,
-    ]
+    replacement
 }
 
-fn replacement_word(r: Replacement) -> &'static str {
-    match r {
-        Replacement::Will => "will",
-        Replacement::May => "may",
-        Replacement::No => "no",
-        Replacement::Unknown => "unknown",
+pub(crate) fn resource_name(v: &ResourceVerdict) -> String {
+    match &v.nested_stack {
+        Some(n) => format!("{n}/{}", v.logical_id),
+        None => v.logical_id.clone(),
     }
 }
 
-fn fate_word(f: Fate) -> &'static str {
-    match f {
-        Fate::Deleted => "deleted",
-        Fate::Retained => "retained",
-        Fate::Snapshotted => "snapshotted",
-        Fate::Unknown => "unknown",
-    }
-}
-
-fn cause_text(v: &ResourceVerdict) -> String {
+pub(crate) fn cause_text(v: &ResourceVerdict) -> String {
     if let Some(new) = &v.renamed_to {
         return format!("logical id renamed to {new}");
     }
@@ -161,66 +275,6 @@ fn disagreements(plan: &ReplacementPlan) -> Vec<String> {
         .collect()
 }
 
-/// One sentence per gating root cause: what the deploy means for the data.
-fn meaning(plan: &ReplacementPlan, next_step: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in plan.gating().filter(|v| v.caused_by.is_none()) {
-        let verb = match v.replacement {
-            Replacement::May => "may be",
-            Replacement::Unknown => {
-                "may be (the change set does not say; compare the templates with `--template-diff`)"
-            }
-            _ => "will be",
-        };
-        let replaced = v.action != Action::Remove || v.renamed_to.is_some();
-        let policy = if replaced {
-            "UpdateReplacePolicy"
-        } else {
-            "DeletionPolicy"
-        };
-        let fate = match v.fate.unwrap_or(Fate::Unknown) {
-            Fate::Snapshotted => format!("the old one is snapshotted by its {policy}"),
-            Fate::Retained => format!(
-                "the old one is retained by its {policy} (the stack moves on to a new, empty one)"
-            ),
-            Fate::Deleted => "the old one is deleted with no snapshot".to_owned(),
-            Fate::Unknown => "what happens to the old one is unknown".to_owned(),
-        };
-        let what = if replaced { "replaced" } else { "removed" };
-        let sentence = if v.guard == GuardClass::MigrationTrigger {
-            let fate = fate.replace("the old one", "the old cluster");
-            format!(
-                "{}: {} {verb} {what}; all vector items in the Aurora cluster will be deleted; {fate}. \
-                 {next_step}",
-                style("REPLACEMENT").red().bold(),
-                v.logical_id
-            )
-        } else {
-            format!(
-                "{}: {} ({}) {verb} {what}: its data goes with it; {fate}.",
-                style("DATA LOSS").red().bold(),
-                v.logical_id,
-                v.resource_type
-            )
-        };
-        out.push(sentence.replace(
-            "will be deleted",
-            if v.replacement != Replacement::Will {
-                "may be deleted"
-            } else {
-                "will be deleted"
-            },
-        ));
-    }
-    if out.is_empty() {
-        out.push(format!(
-            "no guarded resource is replaced or removed ({} resource changes)",
-            plan.resources.len()
-        ));
-    }
-    out
-}
-
 /// A review with one opinion missing says so: under the table, or on stderr when stdout is the
 /// JSON (whose `sources.degraded` says it too). A degraded review must not look like a full one.
 pub fn print_review_sources(plan: &ReplacementPlan, json: bool) {
@@ -232,5 +286,19 @@ pub fn print_review_sources(plan: &ReplacementPlan, json: bool) {
         eprintln!("{line}");
     } else {
         println!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_fits_the_width_and_cuts_long_words() {
+        let long = "x".repeat(25);
+        let lines = wrap(&format!("a bb {long} ccc"), Some(10));
+        assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), format!("abb{long}ccc"));
+        assert_eq!(wrap("a b", None), ["a b"]);
     }
 }

@@ -36,6 +36,12 @@ pub fn fixture_dir() -> PathBuf {
     project_root().join("tests/fixtures/bedrock-chat")
 }
 
+/// `@aws-cdk/cloudformation-diff` (what `cdk diff` prints), pinned: the independent opinion the
+/// real-template test compares the review with.
+pub fn cfn_diff_dir() -> PathBuf {
+    project_root().join("tests/cfn-diff")
+}
+
 pub fn run() -> anyhow::Result<ExitCode> {
     ensure_installed()?;
     Ok(ExitCode::SUCCESS)
@@ -70,7 +76,8 @@ pub fn ensure_installed() -> anyhow::Result<()> {
         &project_root().join("tests/postgres/requirements.txt"),
         &postgres_venv_dir(),
     )?;
-    install_fixture_packages(&sh)?;
+    install_npm(&sh, "the fixture app", &fixture_dir())?;
+    install_npm(&sh, "the CDK's template diff", &cfn_diff_dir())?;
     Ok(())
 }
 
@@ -112,18 +119,18 @@ fn install_venv(sh: &Shell, whose: &str, requirements: &Path, venv: &Path) -> an
     Ok(())
 }
 
-fn install_fixture_packages(sh: &Shell) -> anyhow::Result<()> {
-    let app = fixture_dir();
-    let wanted = sh.read_file(app.join("package-lock.json"))?;
-    let stamp = app.join("node_modules").join(NODE_STAMP);
+/// `npm ci` in `dir` unless its `node_modules` was made from the same package-lock.json.
+fn install_npm(sh: &Shell, whose: &str, dir: &Path) -> anyhow::Result<()> {
+    let wanted = sh.read_file(dir.join("package-lock.json"))?;
+    let stamp = dir.join("node_modules").join(NODE_STAMP);
     if sh.read_file(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
-    eprintln!("xtask setup: npm ci in {}", app.display());
-    let _dir = sh.push_dir(&app);
+    eprintln!("xtask setup: npm ci in {}", dir.display());
+    let _dir = sh.push_dir(dir);
     cmd!(sh, "npm ci --no-audit --no-fund --loglevel=error")
         .run()
-        .context("npm ci failed for the fixture app")?;
+        .with_context(|| format!("npm ci failed for {whose}"))?;
     sh.write_file(&stamp, wanted)?;
     Ok(())
 }
