@@ -1,7 +1,7 @@
 """Patches to moto, each restoring one AWS behaviour that this project meets. Applied before the
 server starts; every patch says which AWS behaviour it restores."""
 
-from . import aws_limits, cloudformation_change_sets, ecs_task_runner, faults, held_update, rds_cluster, rds_restore, secrets, vpc_dns
+from . import aws_limits, cloudformation_change_sets, dynamodb_backups, ecs_task_runner, faults, held_update, rds_cluster, rds_restore, secrets, vpc_dns
 
 
 def apply_all() -> None:
@@ -14,6 +14,7 @@ def apply_all() -> None:
     # model map on first use, so they must exist before any stack is parsed.
     rds_cluster.apply()
     rds_restore.apply()
+    dynamodb_backups.apply()
     secrets.apply()
     vpc_dns.apply()
     from moto.cloudformation import parsing
