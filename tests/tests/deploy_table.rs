@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use tests::STACK;
-use tests::deployed::{DROP_TABLE_CDK_ARGS as DROP, Deployed, FAST, deployed_with_bots, with_cdk_args};
+use tests::deployed::{
+    DROP_TABLE_CDK_ARGS as DROP, Deployed, FAST, deployed_with_bots, with_cdk_args,
+};
 use tests::seed::SeedPlan;
 use tests::xtask::{self, printed};
 
@@ -33,7 +35,10 @@ async fn deployed_with_sessions() -> (Deployed, String) {
     for i in 0..ITEMS {
         ddb.put_item()
             .table_name(&table)
-            .item("ConnectionId", AttributeValue::S(format!("connection-{i:03}")))
+            .item(
+                "ConnectionId",
+                AttributeValue::S(format!("connection-{i:03}")),
+            )
             .item("MessagePartId", AttributeValue::N(i.to_string()))
             .item("Body", AttributeValue::S(format!("message part {i}")))
             .send()
@@ -80,7 +85,10 @@ async fn items(env: &Deployed, table: &str) -> Vec<String> {
         .await
         .expect("scan");
     let text = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| {
-        item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
     };
     let mut all: Vec<String> = out
         .items()
@@ -96,7 +104,12 @@ fn the_record(env: &Deployed) -> Value {
     let records: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("replacement-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("replacement-")
+        })
         .collect();
     assert_eq!(records.len(), 1, "{records:?}");
     serde_json::from_str(&std::fs::read_to_string(&records[0]).unwrap()).unwrap()
@@ -112,15 +125,24 @@ async fn a_destroyed_table_is_backed_up_first_recorded_and_restored_with_its_ite
     let all = printed(&run);
     assert_eq!(run.status.code(), Some(0), "{all}");
     assert!(
-        all.contains(&format!("(AWS::DynamoDB::Table {table}) is destroyed: an on-demand backup")),
+        all.contains(&format!(
+            "(AWS::DynamoDB::Table {table}) is destroyed: an on-demand backup"
+        )),
         "the safeguard line: {all}"
     );
     // Taken and waited for before the change set ran (the emulator keeps it CREATING a while).
-    let backup_line = all.find("is available (arn:").expect("the backup is available");
-    let executed = all.find("execute change set").expect("then the change set runs");
+    let backup_line = all
+        .find("is available (arn:")
+        .expect("the backup is available");
+    let executed = all
+        .find("execute change set")
+        .expect("then the change set runs");
     assert!(backup_line < executed, "{all}");
     assert!(all.contains("no migration needed"), "{all}");
-    assert!(!table_exists(&env, &table).await, "the deploy destroyed the table");
+    assert!(
+        !table_exists(&env, &table).await,
+        "the deploy destroyed the table"
+    );
     assert_eq!(session_table(&env).await, None);
 
     let record = the_record(&env);
@@ -129,11 +151,21 @@ async fn a_destroyed_table_is_backed_up_first_recorded_and_restored_with_its_ite
     let recorded = &record["tables"][0];
     assert_eq!(recorded["table_name"], table.as_str());
     assert_eq!(recorded["fate"], "destroyed");
-    assert!(recorded["logical_id"].as_str().unwrap().starts_with(SESSION_TABLE));
-    assert_eq!(recorded["backup"]["status"], "AVAILABLE");
-    let backup_arn = recorded["backup"]["arn"].as_str().expect("the backup's ARN");
     assert!(
-        recorded["backup"]["name"].as_str().unwrap().starts_with("xtask-BedrockChatStack-"),
+        recorded["logical_id"]
+            .as_str()
+            .unwrap()
+            .starts_with(SESSION_TABLE)
+    );
+    assert_eq!(recorded["backup"]["status"], "AVAILABLE");
+    let backup_arn = recorded["backup"]["arn"]
+        .as_str()
+        .expect("the backup's ARN");
+    assert!(
+        recorded["backup"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("xtask-BedrockChatStack-"),
         "{recorded:#}"
     );
 
@@ -157,8 +189,14 @@ async fn without_a_decision_or_with_a_failing_backup_nothing_is_executed() {
     let refused = deploy(&env, &[]);
     let all = printed(&refused);
     assert_eq!(refused.status.code(), Some(3), "{all}");
-    assert!(all.contains("pass --on-replace snapshot|credentials|both|proceed|abort"), "{all}");
-    assert!(all.contains("is destroyed: an on-demand backup (CreateBackup"), "{all}");
+    assert!(
+        all.contains("pass --on-replace snapshot|credentials|both|proceed|abort"),
+        "{all}"
+    );
+    assert!(
+        all.contains("is destroyed: an on-demand backup (CreateBackup"),
+        "{all}"
+    );
     assert!(all.contains("change set was deleted"), "{all}");
 
     // A choice that protects nothing here (no cluster to record) is refused too.
@@ -199,18 +237,27 @@ async fn without_a_decision_or_with_a_failing_backup_nothing_is_executed() {
         .expect("DeleteBackup");
 
     // The backup fails (CreateBackup throttled on every attempt): nothing is executed.
-    ureq::post(&format!("{}/moto-api/emulator/faults", env.emulator.endpoint()))
-        .send_json(serde_json::json!({"seed": 1, "rules": [
-            {"service": "dynamodb", "operation": "CreateBackup", "kind": "throttle"}
-        ]}))
-        .expect("configure faults");
+    ureq::post(&format!(
+        "{}/moto-api/emulator/faults",
+        env.emulator.endpoint()
+    ))
+    .send_json(serde_json::json!({"seed": 1, "rules": [
+        {"service": "dynamodb", "operation": "CreateBackup", "kind": "throttle"}
+    ]}))
+    .expect("configure faults");
     let failed = deploy(&env, &["--on-replace", "both", "--yes"]);
     let all = printed(&failed);
     assert_eq!(failed.status.code(), Some(1), "{all}");
-    assert!(all.contains("backup of table") && all.contains("nothing was executed"), "{all}");
+    assert!(
+        all.contains("backup of table") && all.contains("nothing was executed"),
+        "{all}"
+    );
     assert!(all.contains("the change set was deleted"), "{all}");
 
-    assert!(table_exists(&env, &table).await, "nothing executed: the table is there");
+    assert!(
+        table_exists(&env, &table).await,
+        "nothing executed: the table is there"
+    );
     assert_eq!(items(&env, &table).await.len(), ITEMS);
     assert_eq!(backup_count(&env).await, 0, "no backup made");
     assert_eq!(env.change_set_count().await, 0, "every change set deleted");

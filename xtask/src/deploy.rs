@@ -57,9 +57,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         }
     };
     let ReviewedChangeSet {
-        stack_name,
-        change_set_id,
-        plan,
+        stack_name, plan, ..
     } = &reviewed;
     crate::plan_view::print_plan(
         plan,

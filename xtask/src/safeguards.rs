@@ -79,10 +79,12 @@ pub fn decide(
             format!("{choice:?}").to_lowercase()
         ))
     };
-    let execute = |snapshot, credentials| Decision::Execute(Safeguards {
-        snapshot,
-        credentials,
-    });
+    let execute = |snapshot, credentials| {
+        Decision::Execute(Safeguards {
+            snapshot,
+            credentials,
+        })
+    };
     Ok(match choice {
         OnReplace::Both if can_snapshot || can_record => execute(can_snapshot, can_record),
         OnReplace::Both => nothing("takes snapshots, backups and credentials"),
@@ -105,7 +107,10 @@ fn menu(guarded: &[Guarded], can_snapshot: bool, can_record: bool) -> Vec<(Strin
                 OnReplace::Both,
             ),
             (format!("Take {nouns} only"), OnReplace::Snapshot),
-            ("Record the credentials only".to_owned(), OnReplace::Credentials),
+            (
+                "Record the credentials only".to_owned(),
+                OnReplace::Credentials,
+            ),
         ],
         (true, false) => vec![(format!("Take {nouns} (recommended)"), OnReplace::Snapshot)],
         (false, true) => vec![(
@@ -194,3 +199,86 @@ impl std::fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+#[cfg(test)]
+mod tests {
+    use cdk_hook::safeguard::{DataFate, Measure};
+
+    use super::*;
+
+    fn guarded(measure: Measure) -> Guarded {
+        Guarded {
+            logical_id: "Res".into(),
+            resource_type: "AWS::Any::Thing".into(),
+            physical_id: None,
+            fate: DataFate::Destroyed,
+            measure,
+            size: None,
+        }
+    }
+
+    fn decided(choice: OnReplace, guarded: &[Guarded]) -> Decision {
+        let plan = ReplacementPlan::new("S".into(), None, Vec::new());
+        decide(Some(choice), &plan, guarded, false).unwrap()
+    }
+
+    #[test]
+    fn each_choice_takes_what_applies_and_a_choice_that_protects_nothing_stops() {
+        let table = [guarded(Measure::TableBackup)];
+        let only = |snapshot, credentials| {
+            Decision::Execute(Safeguards {
+                snapshot,
+                credentials,
+            })
+        };
+        assert_eq!(decided(OnReplace::Both, &table), only(true, false));
+        assert_eq!(decided(OnReplace::Snapshot, &table), only(true, false));
+        let Decision::Stop(reason) = decided(OnReplace::Credentials, &table) else {
+            panic!("no cluster: nothing to record");
+        };
+        assert!(reason.contains("records an RDS cluster's credentials, and nothing here has one"));
+
+        // A removed cluster whose policy keeps a final snapshot: only the credentials apply.
+        let kept = [guarded(Measure::ClusterFinalSnapshot)];
+        assert_eq!(decided(OnReplace::Both, &kept), only(false, true));
+        assert!(matches!(
+            decided(OnReplace::Snapshot, &kept),
+            Decision::Stop(_)
+        ));
+
+        // A bucket alone: S3 has no snapshot, so only proceed or abort decide.
+        let bucket = [guarded(Measure::BucketWithoutSnapshot)];
+        let Decision::Stop(reason) = decided(OnReplace::Both, &bucket) else {
+            panic!("nothing to take for a bucket");
+        };
+        assert!(
+            reason.contains("pass --on-replace proceed or abort"),
+            "{reason}"
+        );
+        assert_eq!(decided(OnReplace::Proceed, &bucket), only(false, false));
+    }
+
+    #[test]
+    fn the_menu_offers_what_applies_and_defaults_to_abort() {
+        let labels = |g: &[Guarded], s, c| -> Vec<String> {
+            menu(g, s, c).into_iter().map(|(l, _)| l).collect()
+        };
+        let cluster = [guarded(Measure::ClusterSnapshot)];
+        assert_eq!(
+            labels(&cluster, true, true),
+            [
+                "Take the manual cluster snapshot and record the credentials (recommended)",
+                "Take the manual cluster snapshot only",
+                "Record the credentials only",
+                "Continue without safeguards (type the stack name to confirm)",
+                "Abort: execute nothing, delete the prepared change set",
+            ]
+        );
+        let table = [guarded(Measure::TableBackup)];
+        assert_eq!(
+            labels(&table, true, false)[0],
+            "Take the on-demand backup (recommended)"
+        );
+        assert_eq!(labels(&[], false, false).len(), 2);
+    }
+}

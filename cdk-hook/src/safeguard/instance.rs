@@ -14,7 +14,10 @@ use crate::CdkHookError;
 
 /// The cluster an instance belongs to (`None`: standalone). An instance RDS does not know is an
 /// error: there would be nothing to snapshot, and saying so is better than a silent skip.
-pub async fn instance_cluster(rds: &Client, identifier: &str) -> Result<Option<String>, CdkHookError> {
+pub async fn instance_cluster(
+    rds: &Client,
+    identifier: &str,
+) -> Result<Option<String>, CdkHookError> {
     match rds
         .describe_db_instances()
         .db_instance_identifier(identifier)

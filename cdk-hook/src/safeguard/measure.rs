@@ -159,8 +159,20 @@ mod tests {
             "S".into(),
             None,
             vec![
-                verdict("Replaced", CLUSTER_TYPE, Modify, Some(Fate::Snapshotted), None),
-                verdict("Writer", INSTANCE_TYPE, Modify, Some(Fate::Deleted), Some("Replaced")),
+                verdict(
+                    "Replaced",
+                    CLUSTER_TYPE,
+                    Modify,
+                    Some(Fate::Snapshotted),
+                    None,
+                ),
+                verdict(
+                    "Writer",
+                    INSTANCE_TYPE,
+                    Modify,
+                    Some(Fate::Deleted),
+                    Some("Replaced"),
+                ),
                 verdict("Gone", CLUSTER_TYPE, Remove, Some(Fate::Snapshotted), None),
                 verdict("GoneToo", CLUSTER_TYPE, Remove, Some(Fate::Deleted), None),
                 verdict("Db", INSTANCE_TYPE, Remove, Some(Fate::Deleted), None),
@@ -172,7 +184,10 @@ mod tests {
             ],
         );
         let m = |id| measure(&plan, id);
-        assert_eq!(m("Replaced"), (DataFate::Replaced, Measure::ClusterSnapshot));
+        assert_eq!(
+            m("Replaced"),
+            (DataFate::Replaced, Measure::ClusterSnapshot)
+        );
         assert_eq!(
             m("Writer").1,
             Measure::FollowsCluster {
@@ -181,9 +196,15 @@ mod tests {
         );
         assert_eq!(
             m("Gone"),
-            (DataFate::DestroyedWithSnapshot, Measure::ClusterFinalSnapshot)
+            (
+                DataFate::DestroyedWithSnapshot,
+                Measure::ClusterFinalSnapshot
+            )
         );
-        assert_eq!(m("GoneToo"), (DataFate::Destroyed, Measure::ClusterSnapshot));
+        assert_eq!(
+            m("GoneToo"),
+            (DataFate::Destroyed, Measure::ClusterSnapshot)
+        );
         assert_eq!(m("Db"), (DataFate::Destroyed, Measure::InstanceSnapshot));
         assert_eq!(m("Table"), (DataFate::Destroyed, Measure::TableBackup));
         assert_eq!(m("Kept"), (DataFate::Orphaned, Measure::TableBackup));

@@ -25,8 +25,8 @@ pub use credentials::{
     RotationState, SecretSource, SecretValue, cancel_rotation, find_secret, read_secret,
     record_credentials, rotation_state,
 };
-pub use files::{create_private_dir, utc_stamp, write_private_file};
 pub use fate::{DataFate, data_fate};
+pub use files::{create_private_dir, utc_stamp, write_private_file};
 pub use instance::{create_instance_snapshot, instance_cluster, wait_instance_snapshot_available};
 pub use measure::{Guarded, Measure, measures};
 pub use record::{

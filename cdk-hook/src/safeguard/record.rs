@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::{ClusterFacts, SnapshotFacts};
 use super::fate::DataFate;
+use super::files::write_private_file;
 use super::measure::Measure;
 use super::table::BackupFacts;
-use super::files::write_private_file;
 use crate::CdkHookError;
 use crate::plan::ReplacementPlan;
 

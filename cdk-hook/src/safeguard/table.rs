@@ -106,7 +106,8 @@ pub async fn wait_backup_available(
         ready: "AVAILABLE",
         pending: &["CREATING"],
     };
-    let seen = wait_until_ready(target, poll, timeout, || look_backup(ddb, arn), on_progress).await?;
+    let seen =
+        wait_until_ready(target, poll, timeout, || look_backup(ddb, arn), on_progress).await?;
     Ok(BackupFacts {
         name: name.to_owned(),
         arn: arn.to_owned(),

@@ -20,7 +20,11 @@ pub fn line(g: &Guarded) -> String {
 }
 
 fn safeguard_words(g: &Guarded) -> String {
-    let size = g.size.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+    let size = g
+        .size
+        .as_deref()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     match &g.measure {
         Measure::ClusterSnapshot => "a manual cluster snapshot (CreateDBClusterSnapshot; it outlives \
              the cluster) can be taken, and the credentials recorded for a restore"
@@ -154,7 +158,10 @@ mod tests {
         );
         table.size = Some("12 items as DynamoDB last counted".into());
         let l = line(&table);
-        assert!(l.contains("is orphaned (removed from the stack, kept in the account)"), "{l}");
+        assert!(
+            l.contains("is orphaned (removed from the stack, kept in the account)"),
+            "{l}"
+        );
         assert!(l.contains("RestoreTableFromBackup"), "{l}");
         assert!(l.ends_with("(12 items as DynamoDB last counted)"), "{l}");
         let member = guarded(
