@@ -242,7 +242,7 @@ async fn without_a_decision_or_with_a_failing_backup_nothing_is_executed() {
         env.emulator.endpoint()
     ))
     .send_json(serde_json::json!({"seed": 1, "rules": [
-        {"service": "dynamodb", "operation": "CreateBackup", "kind": "throttle"}
+        {"service": "dynamodb", "operation": "CreateBackup", "kind": "throttle", "share": 1.0}
     ]}))
     .expect("configure faults");
     let failed = deploy(&env, &["--on-replace", "both", "--yes"]);
