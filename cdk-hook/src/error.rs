@@ -81,8 +81,20 @@ pub enum CdkHookError {
     #[error("RDS cluster {cluster} not found")]
     ClusterNotFound { cluster: String },
 
-    #[error("cluster snapshot {snapshot} ended {status} instead of available")]
-    SnapshotFailed { snapshot: String, status: String },
+    #[error("RDS instance {instance} not found")]
+    InstanceNotFound { instance: String },
+
+    #[error("DynamoDB table {table} not found")]
+    TableNotFound { table: String },
+
+    /// A snapshot or backup a safeguard waited for ended (or stayed) elsewhere than ready.
+    #[error("{kind} {snapshot} ended {status} instead of {expected}")]
+    SnapshotFailed {
+        kind: &'static str,
+        snapshot: String,
+        status: String,
+        expected: &'static str,
+    },
 
     #[error("no secret found for cluster {cluster} (looked for: {tried})")]
     SecretNotFound { cluster: String, tried: String },

@@ -19,6 +19,10 @@ pub const FAST: &[(&str, &str)] = &[
 /// bootstrap version's UsePreviousValue, hence `--no-previous-parameters`).
 pub const V1_CDK_ARGS: &[&str] = &["-c", "release=v1", "--no-previous-parameters"];
 
+/// The CDK arguments of an update that removes the websocket session table (DeletionPolicy
+/// Delete): a guarded DynamoDB table destroyed.
+pub const DROP_TABLE_CDK_ARGS: &[&str] = &["-c", "dropTable=1", "--no-previous-parameters"];
+
 /// `COMMAND FLAGS -- CDK`: xtask's arguments, then the CDK CLI's.
 pub fn with_cdk_args<'a>(command: &'a str, flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![command];
@@ -47,6 +51,10 @@ impl Deployed {
 
     pub fn rds(&self) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::new(&self.config)
+    }
+
+    pub fn ddb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config)
     }
 
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {

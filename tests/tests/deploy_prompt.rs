@@ -151,3 +151,43 @@ async fn a_change_set_that_goes_stale_at_the_prompt_is_refused_and_nothing_is_ex
         "the stale change set was not executed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backup_chosen_at_the_prompt_is_taken_before_the_table_is_destroyed() {
+    let (env, _) = deployed_with_bots(SeedPlan::default()).await;
+    let mut session = deploy_in_terminal(
+        &env,
+        &["--", "-c", "dropTable=1", "--no-previous-parameters"],
+    );
+    session
+        .exp_string("is destroyed: an on-demand backup")
+        .expect("the safeguard line");
+    // A table alone: the backup (recommended), continue, abort (the default).
+    session.exp_string("What now?").expect("the prompt");
+    session
+        .exp_string("Take the on-demand backup (recommended)")
+        .expect("the backup item");
+    session
+        .exp_string("Abort: execute nothing")
+        .expect("the abort item");
+    for _ in 0..2 {
+        session.send(UP).expect("arrow up");
+    }
+    session.send("\r").expect("enter");
+    session.flush().expect("flush");
+    session
+        .exp_string("is available (arn:")
+        .expect("the backup is taken");
+    let rest = session.exp_eof().expect("the run ends");
+    assert_eq!(exit_code(&session), Some(0), "{rest}");
+
+    let backups = env.ddb().list_backups().send().await.unwrap();
+    assert_eq!(backups.backup_summaries().len(), 1, "{backups:?}");
+    let tables = env.resources_of_type("AWS::DynamoDB::Table").await;
+    assert!(
+        !tables
+            .iter()
+            .any(|(logical, _)| logical.starts_with("DatabaseWebsocketSessionTable")),
+        "the table left the stack: {tables:?}"
+    );
+}

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use crate::check::EXIT_GATED;
 use crate::flags::{Deploy, MigrateWhen, Xtask};
 use crate::safeguards::{self, Decision, SafeguardRun};
+use cdk_hook::safeguard::{self, Guarded, SurveyClients};
 
 mod update;
 
@@ -62,9 +63,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         }
     };
     let ReviewedChangeSet {
-        stack_name,
-        change_set_id,
-        plan,
+        stack_name, plan, ..
     } = &reviewed;
     let next_step = if args.migrate == MigrateWhen::Never {
         "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
@@ -75,52 +74,10 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     crate::plan_view::append_step_summary(plan, next_step);
     crate::plan_view::print_review_sources(plan, false);
 
-    if plan.gates() {
-        let decision = safeguards::decide(args.on_replace, plan, interactive)?;
-        let chosen = match decision {
-            Decision::Execute(chosen) => chosen,
-            Decision::Stop(reason) => {
-                reviewer.delete(stack_name, change_set_id).await?;
-                eprintln!(
-                    "{} {reason}; the prepared change set was deleted",
-                    style("stopped:").red().bold()
-                );
-                return Ok(ExitCode::from(EXIT_GATED));
-            }
-        };
-        if chosen.snapshot || chosen.credentials {
-            let run = SafeguardRun {
-                cfn: &cfn,
-                rds: &aws_sdk_rds::Client::new(&config),
-                secrets: &aws_sdk_secretsmanager::Client::new(&config),
-                plan,
-                change_set_id,
-                // Absolute, so the record's paths still hold when read from another directory.
-                stack_dir: migrate::state::stack_dir(
-                    &std::path::absolute(&args.state_dir)?,
-                    stack_name,
-                ),
-                outputs: crate::outputs::stack_outputs(&config, stack_name).await?,
-                disable_rotation: args.disable_rotation,
-                interactive,
-            };
-            if let Err(e) = safeguards::take(&run, chosen).await {
-                reviewer.delete(stack_name, change_set_id).await?;
-                if e.downcast_ref::<safeguards::Interrupted>().is_some() {
-                    eprintln!(
-                        "{} {e}; the change set was deleted, nothing was executed",
-                        style("interrupted:").red().bold()
-                    );
-                    return Ok(ExitCode::from(crate::signals::exit_code()));
-                }
-                return Err(e.context("the safeguards failed; the change set was deleted"));
-            }
-        } else {
-            eprintln!(
-                "{} continuing without safeguards",
-                style("warning:").yellow().bold()
-            );
-        }
+    if plan.gates()
+        && let Some(code) = guard(&args, &config, &cfn, &reviewer, &reviewed, interactive).await?
+    {
+        return Ok(code);
     }
 
     let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
@@ -201,6 +158,90 @@ async fn explain_if_busy(
         )),
         _ => e,
     }
+}
+
+/// A gating plan: the safeguard lines, the decision, then the chosen safeguards. `Some(code)`
+/// when the deploy stops there; every stop deletes the change set, and nothing is executed.
+async fn guard(
+    args: &Deploy,
+    config: &aws_config::SdkConfig,
+    cfn: &aws_sdk_cloudformation::Client,
+    reviewer: &ChangeSetReviewer,
+    reviewed: &ReviewedChangeSet,
+    interactive: bool,
+) -> anyhow::Result<Option<ExitCode>> {
+    let ReviewedChangeSet {
+        stack_name,
+        change_set_id,
+        plan,
+    } = reviewed;
+    let rds = aws_sdk_rds::Client::new(config);
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    let clients = SurveyClients {
+        cfn,
+        rds: &rds,
+        ddb: &ddb,
+    };
+    let (guarded, chosen) = match survey_and_decide(args, &clients, plan, interactive).await {
+        Ok((guarded, Decision::Execute(chosen))) => (guarded, chosen),
+        Ok((_, Decision::Stop(reason))) => {
+            reviewer.delete(stack_name, change_set_id).await?;
+            eprintln!(
+                "{} {reason}; the prepared change set was deleted",
+                style("stopped:").red().bold()
+            );
+            return Ok(Some(ExitCode::from(EXIT_GATED)));
+        }
+        Err(e) => {
+            reviewer.delete(stack_name, change_set_id).await?;
+            return Err(e.context("nothing was executed; the change set was deleted"));
+        }
+    };
+    if !(chosen.snapshot || chosen.credentials) {
+        eprintln!(
+            "{} continuing without safeguards",
+            style("warning:").yellow().bold()
+        );
+        return Ok(None);
+    }
+    let run = SafeguardRun {
+        cfn,
+        rds: &rds,
+        ddb: &ddb,
+        secrets: &aws_sdk_secretsmanager::Client::new(config),
+        plan,
+        change_set_id,
+        // Absolute, so the record's paths still hold when read from another directory.
+        stack_dir: migrate::state::stack_dir(&std::path::absolute(&args.state_dir)?, stack_name),
+        outputs: crate::outputs::stack_outputs(config, stack_name).await?,
+        disable_rotation: args.disable_rotation,
+        interactive,
+    };
+    if let Err(e) = safeguards::take(&run, &guarded, chosen).await {
+        reviewer.delete(stack_name, change_set_id).await?;
+        if e.downcast_ref::<safeguards::Interrupted>().is_some() {
+            eprintln!(
+                "{} {e}; the change set was deleted, nothing was executed",
+                style("interrupted:").red().bold()
+            );
+            return Ok(Some(ExitCode::from(crate::signals::exit_code())));
+        }
+        return Err(e.context("the safeguards failed; the change set was deleted"));
+    }
+    Ok(None)
+}
+
+/// The safeguard lines, then the decision (read-only: nothing is made before it).
+async fn survey_and_decide(
+    args: &Deploy,
+    clients: &SurveyClients<'_>,
+    plan: &ReplacementPlan,
+    interactive: bool,
+) -> anyhow::Result<(Vec<Guarded>, Decision)> {
+    let guarded = safeguard::survey(clients, plan).await?;
+    safeguards::print_lines(&guarded);
+    let decision = safeguards::decide(args.on_replace, plan, &guarded, interactive)?;
+    Ok((guarded, decision))
 }
 
 /// What the review found.

@@ -277,11 +277,13 @@ pub struct GuardOptions {
 /// What to do when the change set replaces or removes a guarded resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnReplace {
-    /// Take a manual snapshot of the cluster, then execute.
+    /// Take a manual snapshot of every RDS cluster or standalone instance and an on-demand backup
+    /// of every DynamoDB table that loses its data, then execute.
+    #[value(alias = "backup")]
     Snapshot,
-    /// Record the cluster's credentials, then execute.
+    /// Record the credentials of every replaced or removed cluster, then execute.
     Credentials,
-    /// Snapshot and credentials, then execute (recommended).
+    /// Every snapshot, backup and credential record that applies, then execute (recommended).
     Both,
     /// Execute without safeguards.
     Proceed,

@@ -1,6 +1,6 @@
 //! The old cluster: what it is (for the record and the restore path) and its manual snapshot.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDBClusterSnapshotsError;
@@ -8,6 +8,7 @@ use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
 use aws_sdk_rds::types::{DbCluster, Tag};
 use serde::{Deserialize, Serialize};
 
+use super::wait::{Observed, Target, wait_until_ready};
 use crate::CdkHookError;
 
 /// The tag every resource this tool creates carries, so that later commands (restore, cleanup)
@@ -135,47 +136,55 @@ pub async fn wait_snapshot_available(
     snapshot: &str,
     poll: Duration,
     timeout: Duration,
-    mut on_progress: impl FnMut(&str, Option<i32>),
+    on_progress: impl FnMut(&str, Option<i32>),
 ) -> Result<SnapshotFacts, CdkHookError> {
-    let started = Instant::now();
-    loop {
-        let out = rds
-            .describe_db_cluster_snapshots()
-            .db_cluster_snapshot_identifier(snapshot)
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(DescribeDBClusterSnapshotsError::DbClusterSnapshotNotFoundFault(_)) => {
-                    CdkHookError::SnapshotFailed {
-                        snapshot: snapshot.to_owned(),
-                        status: "missing".to_owned(),
-                    }
-                }
-                _ => CdkHookError::aws("DescribeDBClusterSnapshots", &e),
-            })?;
-        let s = out.db_cluster_snapshots().first();
-        let status = s.and_then(|s| s.status()).unwrap_or("missing").to_owned();
-        on_progress(&status, s.and_then(|s| s.percent_progress()));
-        match status.as_str() {
-            "available" => {
-                return Ok(SnapshotFacts {
-                    identifier: snapshot.to_owned(),
-                    arn: s
-                        .and_then(|s| s.db_cluster_snapshot_arn())
-                        .map(str::to_owned),
-                    status,
-                });
-            }
-            "creating" | "copying" if started.elapsed() < timeout => {}
-            _ => {
-                return Err(CdkHookError::SnapshotFailed {
-                    snapshot: snapshot.to_owned(),
-                    status,
-                });
-            }
+    let target = Target {
+        kind: "cluster snapshot",
+        name: snapshot,
+        ready: "available",
+        pending: &["creating", "copying"],
+    };
+    let seen = wait_until_ready(
+        target,
+        poll,
+        timeout,
+        || look_cluster_snapshot(rds, snapshot),
+        on_progress,
+    )
+    .await?;
+    Ok(SnapshotFacts {
+        identifier: snapshot.to_owned(),
+        arn: seen.arn,
+        status: seen.status,
+    })
+}
+
+async fn look_cluster_snapshot(rds: &Client, snapshot: &str) -> Result<Observed, CdkHookError> {
+    let out = match rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(snapshot)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(DescribeDBClusterSnapshotsError::DbClusterSnapshotNotFoundFault(_))
+            ) =>
+        {
+            return Ok(Observed::missing());
         }
-        tokio::time::sleep(poll).await;
-    }
+        Err(e) => return Err(CdkHookError::aws("DescribeDBClusterSnapshots", &e)),
+    };
+    Ok(match out.db_cluster_snapshots().first() {
+        Some(s) => Observed {
+            status: s.status().unwrap_or("missing").to_owned(),
+            percent: s.percent_progress(),
+            arn: s.db_cluster_snapshot_arn().map(str::to_owned),
+        },
+        None => Observed::missing(),
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ server starts; every patch says which AWS behaviour it restores."""
 from . import (
     aws_limits,
     cloudformation_change_sets,
+    dynamodb_backups,
     ecs_task_runner,
     faults,
     held_update,
@@ -26,6 +27,7 @@ def apply_all() -> None:
     # model map on first use, so they must exist before any stack is parsed.
     rds_cluster.apply()
     rds_restore.apply()
+    dynamodb_backups.apply()
     secrets.apply()
     vpc_dns.apply()
     from moto.cloudformation import parsing
