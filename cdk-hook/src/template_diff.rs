@@ -12,8 +12,8 @@ use crate::CdkHookError;
 use crate::classify::link_consequences;
 use crate::guard::GuardConfig;
 use crate::plan::{
-    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
-    Witness,
+    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict,
+    Sources, Witness,
 };
 use crate::replacement_table::{Causes, ReplacementTable};
 

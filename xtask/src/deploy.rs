@@ -63,7 +63,10 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         }
     };
     let ReviewedChangeSet {
-        stack_name, plan, ..
+        stack_name,
+        change_set_id,
+        plan,
+        ..
     } = &reviewed;
     let next_step = if args.migrate == MigrateWhen::Never {
         "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Action, Fate, ResourceVerdict};
+use crate::plan::{Action, DataFate as PlanFate, Fate, ResourceVerdict};
 
 /// The data's fate, per gating resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +40,18 @@ impl DataFate {
     }
 }
 
-/// The data fate of a gating verdict: a Remove by its DeletionPolicy, anything else (a
-/// replacement, a `may`, an `unknown`) as a replacement.
+/// The data fate of a gating verdict: the plan's own `data_fate` when the review set it; for a
+/// verdict without one (a plan recorded by an older build), a Remove by its DeletionPolicy and
+/// anything else (a replacement, a `may`, an `unknown`) as a replacement.
 pub fn data_fate(v: &ResourceVerdict) -> DataFate {
+    match v.data_fate {
+        PlanFate::Replaced => return DataFate::Replaced,
+        PlanFate::Destroyed => return DataFate::Destroyed,
+        PlanFate::DestroyedWithSnapshot => return DataFate::DestroyedWithSnapshot,
+        PlanFate::Orphaned => return DataFate::Orphaned,
+        // Unknown: a Remove is taken as the worst (destroyed), anything else as a replacement.
+        PlanFate::Unknown | PlanFate::Unchanged | PlanFate::FollowsCluster => {}
+    }
     if v.action != Action::Remove {
         return DataFate::Replaced;
     }

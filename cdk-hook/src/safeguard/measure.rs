@@ -143,6 +143,8 @@ mod tests {
             renamed_to: None,
             renamed_from: None,
             sources: Sources::default(),
+            member_of: None,
+            data_fate: crate::plan::DataFate::default(),
         }
     }
 

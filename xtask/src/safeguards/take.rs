@@ -331,9 +331,10 @@ impl Making<'_> {
         wait: impl Future<Output = Result<T, CdkHookError>>,
         pb: &ProgressBar,
     ) -> anyhow::Result<T> {
+        let interrupt = crate::signals::interrupt();
         let made = tokio::select! {
             made = wait => made,
-            () = crate::signals::interrupt().stopped() => {
+            () = interrupt.stopped() => {
                 pb.finish_and_clear();
                 return Err(Interrupted {
                     kind: self.kind,
