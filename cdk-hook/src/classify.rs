@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use crate::describe::{ResourceChangeRecord, ScopedChange};
 use crate::guard::GuardConfig;
 use crate::plan::{
-    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict,
+    Sources,
 };
 
 /// Classifies every resource change of a reviewed change set (pages and nested stacks already

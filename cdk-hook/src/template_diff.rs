@@ -12,7 +12,8 @@ use crate::CdkHookError;
 use crate::classify::link_consequences;
 use crate::guard::GuardConfig;
 use crate::plan::{
-    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict, Sources,
+    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict,
+    Sources,
 };
 use crate::replacement_table::{Causes, ReplacementTable};
 
