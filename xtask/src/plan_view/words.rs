@@ -96,15 +96,14 @@ fn why(v: &ResourceVerdict) -> String {
     if v.action == Action::Remove && v.renamed_to.is_none() {
         return "removed from the template".to_owned();
     }
-    if v.data_fate == DataFate::Unknown {
-        return "the change set does not say; compare the templates with `--template-diff`"
-            .to_owned();
-    }
     let text = super::cause_text(v);
-    if text.is_empty() {
-        "no cause given".to_owned()
-    } else {
-        text
+    match (v.data_fate, text.is_empty()) {
+        (DataFate::Unknown, true) => {
+            "the change set does not say; compare the templates with `--template-diff`".to_owned()
+        }
+        (DataFate::Unknown, false) => format!("{text}; whether it replaces is not known"),
+        (_, true) => "no cause given".to_owned(),
+        (_, false) => text,
     }
 }
 
