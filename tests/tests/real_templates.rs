@@ -49,7 +49,7 @@ fn check(old: &str, new: &str, args: &[&str]) -> Output {
         .expect("run xtask check")
 }
 
-fn plan(old: &str, new: &str) -> Value {
+fn plan_of(old: &str, new: &str) -> Value {
     let out = check(old, new, &["--json"]);
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{old} -> {new}: no JSON plan ({e}):\n{}", printed(&out)))
@@ -126,7 +126,7 @@ fn known_difference(v: &Value, ours: &str, theirs: &str) -> Option<&'static str>
 fn every_pair_agrees_with_cloudformation_diff() {
     let mut differences = Vec::new();
     for (old, new) in pairs() {
-        let plan = plan(old, new);
+        let plan = plan_of(old, new);
         let theirs = cfn_diff(old, new);
         let ours: BTreeMap<&str, &Value> = resources(&plan)
             .iter()
@@ -183,7 +183,7 @@ fn gates(v: &Value) -> bool {
             || v["action"] == "Remove")
 }
 
-fn text(old: &str, new: &str) -> (Option<i32>, String) {
+fn text_of(old: &str, new: &str) -> (Option<i32>, String) {
     let out = check(old, new, &[]);
     (
         out.status.code(),
@@ -202,7 +202,7 @@ fn assert_lacks(text: &str, needle: &str) {
 #[test]
 fn each_pair_says_what_happens_to_the_data() {
     for (old, new) in pairs() {
-        let plan = plan(old, new);
+        let plan = plan_of(old, new);
         let renamed: Vec<&Value> = resources(&plan)
             .iter()
             .filter(|v| v.get("renamed_to").is_some() || v.get("renamed_from").is_some())
@@ -211,14 +211,14 @@ fn each_pair_says_what_happens_to_the_data() {
             renamed.is_empty(),
             "{old} -> {new} reports a rename: {renamed:#?}"
         );
-        let (_, text) = text(old, new);
+        let (_, text) = text_of(old, new);
         assert_lacks(&text, "(rename)");
         assert_lacks(&text, "renamed to");
     }
 
     // v0.4.10 -> v1.0.0: the cluster is replaced (StorageEncrypted); its writer follows it and
     // holds no data, so it has no line of its own.
-    let plan = plan("v0.4.10", "v1.0.0");
+    let plan = plan_of("v0.4.10", "v1.0.0");
     assert_eq!(
         gating(&plan),
         [(
@@ -233,7 +233,7 @@ fn each_pair_says_what_happens_to_the_data() {
     assert_eq!(writer["data_fate"], "follows_cluster");
     assert_eq!(writer["member_of"], "VectorStoreClusterEFE7D2F8");
     assert_eq!(plan["migration_needed"], true);
-    let (code, text) = text("v0.4.10", "v1.0.0");
+    let (code, text) = text_of("v0.4.10", "v1.0.0");
     assert_eq!(code, Some(3), "{text}");
     assert_has(
         &text,
@@ -247,7 +247,7 @@ fn each_pair_says_what_happens_to_the_data() {
 
     // v1.0.0 -> v1.4.0: two buckets leave the stack (DeletionPolicy Delete); the new CodeBuild
     // bucket is an addition, not a rename of the API-publish bucket.
-    let plan = plan("v1.0.0", "v1.4.0");
+    let plan = plan_of("v1.0.0", "v1.4.0");
     assert_eq!(
         gating(&plan),
         [
@@ -258,7 +258,7 @@ fn each_pair_says_what_happens_to_the_data() {
             ("DocumentBucketAE41E5A9".to_owned(), "destroyed".to_owned()),
         ]
     );
-    let (code, text) = text("v1.0.0", "v1.4.0");
+    let (code, text) = text_of("v1.0.0", "v1.4.0");
     assert_eq!(code, Some(3), "{text}");
     assert_has(
         &text,
@@ -271,7 +271,7 @@ fn each_pair_says_what_happens_to_the_data() {
     );
 
     // v1.4.0 -> v2.0.0: the vector store and the embedding task leave the stack.
-    let plan = plan("v1.4.0", "v2.0.0");
+    let plan = plan_of("v1.4.0", "v2.0.0");
     assert_eq!(
         gating(&plan),
         [(
@@ -287,7 +287,7 @@ fn each_pair_says_what_happens_to_the_data() {
             "EmbeddingTaskDefinitionF2F21A29"
         ])
     );
-    let (code, text) = text("v1.4.0", "v2.0.0");
+    let (code, text) = text_of("v1.4.0", "v2.0.0");
     assert_eq!(code, Some(3), "{text}");
     assert_has(
         &text,
@@ -305,12 +305,12 @@ fn each_pair_says_what_happens_to_the_data() {
     assert_lacks(&text, "may be deleted");
 
     // v2.0.0 -> v2.10.0: nothing guarded is replaced or removed.
-    let (code, text) = text("v2.0.0", "v2.10.0");
+    let (code, text) = text_of("v2.0.0", "v2.10.0");
     assert_eq!(code, Some(0), "{text}");
     assert_has(&text, "no guarded resource is replaced or removed");
 
     // v2.10.0 -> v3.0.0: the conversation table (Retain) is orphaned; two new tables arrive.
-    let plan = plan("v2.10.0", "v3.0.0");
+    let plan = plan_of("v2.10.0", "v3.0.0");
     assert_eq!(
         gating(&plan),
         [(
@@ -318,7 +318,7 @@ fn each_pair_says_what_happens_to_the_data() {
             "orphaned".to_owned()
         )]
     );
-    let (code, text) = text("v2.10.0", "v3.0.0");
+    let (code, text) = text_of("v2.10.0", "v3.0.0");
     assert_eq!(code, Some(3), "{text}");
     assert_has(
         &text,
@@ -357,7 +357,7 @@ fn markdown_puts_the_verdict_first_and_folds_the_table() {
         .expect("details");
     assert!(details > 4, "the verdict comes before the table: {md}");
     assert_eq!(lines.last(), Some(&"</details>"), "{md}");
-    let plan = plan("v0.4.10", "v1.0.0");
+    let plan = plan_of("v0.4.10", "v1.0.0");
     let rows = lines[details..]
         .iter()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| resource"))
