@@ -160,9 +160,9 @@ fn every_pair_agrees_with_cloudformation_diff() {
     }
 }
 
-/// `(logical id, data fate)` of each gating resource, in plan order.
+/// `(logical id, data fate)` of each gating resource, sorted (the claim is which, not the order).
 fn gating(plan: &Value) -> Vec<(String, String)> {
-    resources(plan)
+    let mut found: Vec<(String, String)> = resources(plan)
         .iter()
         .filter(|v| gates(v))
         .map(|v| {
@@ -171,7 +171,9 @@ fn gating(plan: &Value) -> Vec<(String, String)> {
                 v["data_fate"].as_str().unwrap().to_owned(),
             )
         })
-        .collect()
+        .collect();
+    found.sort();
+    found
 }
 
 fn gates(v: &Value) -> bool {

@@ -65,7 +65,8 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
         PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),
         PlanFormat::Table => plan_view::print_plan(&plan, NEXT_STEP, args.verbose),
     }
-    crate::plan_view::print_review_sources(&plan, args.json);
+    // Under a machine-read stdout (JSON, the Markdown comment) the note goes to stderr.
+    plan_view::print_review_sources(&plan, args.format() != PlanFormat::Table);
     plan_view::append_step_summary(&plan, NEXT_STEP);
     Ok(if plan.gates() {
         ExitCode::from(EXIT_GATED)

@@ -221,8 +221,9 @@ pub struct Check {
     /// comment: the verdict, one row per guarded resource, the full table folded).
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
-    /// List every resource change in the table, not only the guarded ones.
-    #[arg(long, short = 'v')]
+    /// List every resource change in the table, not only the guarded ones: set from the global
+    /// `-v/--verbose` (one flag for "say more", also the log's).
+    #[arg(skip)]
     pub verbose: bool,
     /// Keep the prepared change set and print its ARN (for `deploy --change-set ARN`).
     #[arg(long)]
@@ -325,8 +326,9 @@ pub struct Deploy {
     /// Turn off the secret's rotation so the recorded password stays valid (asked interactively).
     #[arg(long)]
     pub disable_rotation: bool,
-    /// List every resource change in the plan's table, not only the guarded ones.
-    #[arg(long, short = 'v')]
+    /// List every resource change in the table, not only the guarded ones: set from the global
+    /// `-v/--verbose` (one flag for "say more", also the log's).
+    #[arg(skip)]
     pub verbose: bool,
     /// Run the migration (scan, launch, track) after the update.
     #[arg(long, value_enum, default_value_t = MigrateWhen::Auto)]

@@ -40,7 +40,10 @@ fn main() -> ExitCode {
     let result = match flags.command {
         flags::Command::Setup(_) => setup::run(),
         flags::Command::Test(test) => test_run::run(test),
-        flags::Command::Check(check) => check::run(check),
+        flags::Command::Check(mut check) => {
+            check.verbose = flags.log.verbose > 0;
+            check::run(check)
+        }
         flags::Command::Demo(demo) => demo::run(demo),
         flags::Command::Completions(c) => {
             clap_complete::generate(
@@ -51,7 +54,10 @@ fn main() -> ExitCode {
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
-        flags::Command::Deploy(deploy) => deploy::run(deploy),
+        flags::Command::Deploy(mut deploy) => {
+            deploy.verbose = flags.log.verbose > 0;
+            deploy::run(deploy)
+        }
         flags::Command::Restore(restore) => restore::run(restore),
         flags::Command::CopyVectors(copy) => copy_vectors::run(copy),
         flags::Command::Bench(bench) => bench::run(bench),

@@ -196,12 +196,14 @@ fn vector_store_todo(plan: &ReplacementPlan, v: &ResourceVerdict, next_step: &st
 /// The conversation table holds every conversation and bot: say where the app's data goes and
 /// what to do first.
 fn conversation_todo(plan: &ReplacementPlan, v: &ResourceVerdict) -> String {
-    let new_tables: Vec<&str> = plan
+    let mut new_tables: Vec<&str> = plan
         .resources
         .iter()
         .filter(|r| r.action == Action::Add && r.resource_type == "AWS::DynamoDB::Table")
         .map(|r| r.logical_id.as_str())
         .collect();
+    // Sorted, so the sentence reads the same whatever order the review listed them in.
+    new_tables.sort_unstable();
     let to = if new_tables.is_empty() {
         "a new, empty table".to_owned()
     } else {
