@@ -73,7 +73,7 @@ pub async fn other_runs(
             running_tasks,
         })
         .collect();
-    runs.sort_by(|a, b| b.running_tasks.cmp(&a.running_tasks));
+    runs.sort_by_key(|r| std::cmp::Reverse(r.running_tasks));
     Ok(runs)
 }
 

@@ -34,7 +34,7 @@ pub enum Entry {
         target: MigrationTarget,
         /// The vector store the run embeds into; absent in journals of older builds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        vector_store: Option<VectorStore>,
+        vector_store: Option<Box<VectorStore>>,
         at: String,
     },
     Resumed {
@@ -80,12 +80,12 @@ pub enum JournalError {
         "journal {path} embedded into {}, and the stack's vector store is now {}: its bots' \
          vectors are not in this one, so it cannot be resumed; start a new run (without --resume, \
          or with --fresh), which launches every bot into the current vector store",
-        describe_store(.journal.as_ref()), describe_store(.current.as_ref())
+        describe_store(.journal.as_deref()), describe_store(.current.as_deref())
     )]
     OtherVectorStore {
         path: PathBuf,
-        journal: Option<VectorStore>,
-        current: Option<VectorStore>,
+        journal: Option<Box<VectorStore>>,
+        current: Option<Box<VectorStore>>,
     },
     #[error(transparent)]
     State(#[from] state::StateError),
@@ -158,7 +158,7 @@ impl Journal {
                 stack: stack.to_owned(),
                 fingerprint: target.fingerprint(),
                 target: target.clone(),
-                vector_store: vector_store.cloned(),
+                vector_store: vector_store.cloned().map(Box::new),
                 at: now_rfc3339(),
             },
             true,
@@ -244,8 +244,8 @@ pub fn read_for(
     if !VectorStore::same(state.vector_store.as_ref(), vector_store) {
         return Err(JournalError::OtherVectorStore {
             path: path.to_owned(),
-            journal: state.vector_store,
-            current: vector_store.cloned(),
+            journal: state.vector_store.map(Box::new),
+            current: vector_store.cloned().map(Box::new),
         });
     }
     Ok(state)

@@ -186,7 +186,7 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
             ..
         } => {
             run_ids.push(run_id);
-            header = Some((stack, fingerprint, target, vector_store));
+            header = Some((stack, fingerprint, target, vector_store.map(|v| *v)));
         }
         Entry::Resumed { run_id, .. } => {
             run_ids.push(run_id);
@@ -280,7 +280,7 @@ pub fn summarize(path: &Path) -> Result<JournalSummary, JournalError> {
             ..
         } => {
             run_ids.push(run_id);
-            header = Some((fingerprint, vector_store));
+            header = Some((fingerprint, vector_store.map(|v| *v)));
         }
         Entry::Resumed { run_id, .. } => {
             run_ids.push(run_id);

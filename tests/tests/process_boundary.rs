@@ -311,7 +311,8 @@ async fn deploy_after_a_second_replacement_re_embeds_every_bot_into_the_new_clus
     let report_path = newest_report(env.app.dir());
     let report = read_json(&report_path).unwrap();
     assert_all_relaunched(&env, &bots, &report);
-    let new_journal = PathBuf::from(report["journal"].as_str().unwrap());
+    // The report names the journal as given: relative to the directory the deploy ran in.
+    let new_journal = env.app.dir().join(report["journal"].as_str().unwrap());
     assert_ne!(new_journal, old_journal, "a fresh journal");
     let header = &journal_entries(&new_journal)[0];
     assert_ne!(journal_store(&new_journal), old_store, "{header}");
