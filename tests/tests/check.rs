@@ -240,11 +240,13 @@ async fn a_review_without_its_template_comparison_says_so_on_stderr_and_in_the_j
     let app = FixtureApp::deployed(&emulator, Release::V0);
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk_config().await);
     let deployed = cfn.get_template().stack_name(STACK).send().await.unwrap();
-    // A comment line makes the same template YAML to CloudFormation and no longer JSON.
-    let yaml = format!(
-        "# deployed from YAML\n{}",
-        deployed.template_body().unwrap()
-    );
+    // A comment line makes the template YAML to CloudFormation and no longer JSON; an added
+    // output gives the update something to do (a template that changes nothing else is "No
+    // updates are to be performed").
+    let mut template: serde_json::Value =
+        serde_json::from_str(deployed.template_body().unwrap()).unwrap();
+    template["Outputs"]["DeployedFromYaml"] = serde_json::json!({"Value": "yes"});
+    let yaml = format!("# deployed from YAML\n{template}");
     let stack = cfn
         .describe_stacks()
         .stack_name(STACK)

@@ -105,10 +105,15 @@ async fn world(env: &Deployed) -> String {
     )
 }
 
+/// What a deploy left in the stack's state directory, less the run lock (every run takes it and
+/// leaves the file, which names its last holder and holds no data).
 fn state_files(env: &Deployed) -> Vec<PathBuf> {
     let dir = env.app.dir().join(".xtask").join(STACK);
     match std::fs::read_dir(&dir) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().is_none_or(|n| n != "lock"))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }

@@ -6,7 +6,11 @@ entry differs from the parsed one, and its parser adds `Properties: {}` to a res
 Properties, so such a resource (the fixture's ECS cluster) is "modified" by every update and gets
 a new generated name. Here a resource is updated only when the change set (the same computation
 as DescribeChangeSet's, `change_set_details.py`) lists it; one it does not replace keeps its
-physical name, and a nested stack is updated in place instead of being deleted and recreated."""
+physical name, and a nested stack is updated in place instead of being deleted and recreated.
+
+An update also reports each resource it creates, updates or deletes as stack events, as
+CloudFormation does (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html);
+stock moto's update reports only the stack's own two events."""
 
 import copy
 from typing import Any
@@ -30,6 +34,40 @@ def _update(self: Any, template: dict, parameters: Any = None) -> None:
         _original_update(self, template, parameters)
     finally:
         del self.emulator_modified, self.emulator_replaced
+    self.emulator_changes = changes
+
+
+_EVENT_VERB = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+_original_stack_update = models.Stack.update
+
+
+def _stack_update(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_stack_update(self, *args, **kwargs)
+    changes = getattr(self.resource_map, "emulator_changes", None) or []
+    self.resource_map.emulator_changes = None
+    # Between the stack's UPDATE_IN_PROGRESS and its UPDATE_COMPLETE, the last event so far.
+    complete = self.events.pop()
+    for change in changes:
+        verb = _EVENT_VERB.get(change["Action"])
+        if verb is None:
+            continue
+        logical_id = change["LogicalResourceId"]
+        resource = self.resource_map._parsed_resources.get(logical_id)
+        physical = getattr(resource, "physical_resource_id", None) or change.get("PhysicalResourceId") or ""
+        for status in (f"{verb}_IN_PROGRESS", f"{verb}_COMPLETE"):
+            self.events.append(
+                models.Event(
+                    stack_id=self.stack_id,
+                    stack_name=self.name,
+                    logical_resource_id=logical_id,
+                    physical_resource_id=physical if isinstance(physical, str) else "",
+                    resource_type=change["ResourceType"],
+                    resource_status=status,
+                    resource_status_reason=None,
+                    resource_properties=None,
+                )
+            )
+    self.events.append(complete)
 
 
 def _parse_and_update(logical_id: str, resource_json: dict, resources_map: Any, account_id: str, region_name: str) -> Any:
@@ -81,4 +119,5 @@ def _update_keeping_name(logical_id: str, resource_json: dict, resources_map: An
 
 def apply() -> None:
     parsing.ResourceMap.update = _update
+    models.Stack.update = _stack_update
     parsing.parse_and_update_resource = _parse_and_update
