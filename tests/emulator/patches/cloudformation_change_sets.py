@@ -20,7 +20,7 @@ from moto.cloudformation import models, responses
 from moto.core.responses import ActionResult
 from moto.cloudformation.exceptions import CloudFormationError
 
-from . import admin, change_set_details, nested_change_sets
+from . import admin, change_set_details, nested_change_sets, stack_updates
 
 
 class ChangeSetNotFoundException(CloudFormationError):
@@ -110,6 +110,7 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
     # AWS: after an execute the stack's template, outputs and exports are the new template's.
     # Stock moto applies the resources but keeps the old template dict and outputs.
     stack = self.stacks[change_set.stack_id]
+    stack_updates.report_resource_events(stack)
     stack.template = change_set.template
     stack._parse_template()
     if change_set.parameters:

@@ -43,22 +43,29 @@ _original_stack_update = models.Stack.update
 
 def _stack_update(self: Any, *args: Any, **kwargs: Any) -> None:
     _original_stack_update(self, *args, **kwargs)
-    changes = getattr(self.resource_map, "emulator_changes", None) or []
-    self.resource_map.emulator_changes = None
-    # Between the stack's UPDATE_IN_PROGRESS and its UPDATE_COMPLETE, the last event so far.
-    complete = self.events.pop()
+    report_resource_events(self)
+
+
+def report_resource_events(stack: Any) -> None:
+    """Puts the events of the resources the last update touched before the stack's closing
+    event (UPDATE_COMPLETE or CREATE_COMPLETE, the last one so far)."""
+    changes = getattr(stack.resource_map, "emulator_changes", None) or []
+    stack.resource_map.emulator_changes = None
+    if not changes or not stack.events:
+        return
+    complete = stack.events.pop()
     for change in changes:
         verb = _EVENT_VERB.get(change["Action"])
         if verb is None:
             continue
         logical_id = change["LogicalResourceId"]
-        resource = self.resource_map._parsed_resources.get(logical_id)
+        resource = stack.resource_map._parsed_resources.get(logical_id)
         physical = getattr(resource, "physical_resource_id", None) or change.get("PhysicalResourceId") or ""
         for status in (f"{verb}_IN_PROGRESS", f"{verb}_COMPLETE"):
-            self.events.append(
+            stack.events.append(
                 models.Event(
-                    stack_id=self.stack_id,
-                    stack_name=self.name,
+                    stack_id=stack.stack_id,
+                    stack_name=stack.name,
                     logical_resource_id=logical_id,
                     physical_resource_id=physical if isinstance(physical, str) else "",
                     resource_type=change["ResourceType"],
@@ -67,7 +74,7 @@ def _stack_update(self: Any, *args: Any, **kwargs: Any) -> None:
                     resource_properties=None,
                 )
             )
-    self.events.append(complete)
+    stack.events.append(complete)
 
 
 def _parse_and_update(logical_id: str, resource_json: dict, resources_map: Any, account_id: str, region_name: str) -> Any:
