@@ -87,11 +87,9 @@ impl StateLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
                 return Err(LockError::Held {
                     path,
-                    holder: serde_json::from_str(&text).ok(),
+                    holder: read_holder(&mut file),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
@@ -118,6 +116,34 @@ impl StateLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The holder writes its name right after taking the lock, so a refusal can come in between
+/// (an empty file, or the previous holder's name). It waits for the name of a running holder, a
+/// few seconds at most: the refusal stands either way, only its message depends on it.
+fn read_holder(file: &mut File) -> Option<Holder> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let mut text = String::new();
+        let holder = file
+            .rewind()
+            .and_then(|()| file.read_to_string(&mut text))
+            .ok()
+            .and_then(|_| serde_json::from_str::<Holder>(&text).ok());
+        let current = holder.as_ref().is_some_and(is_running);
+        if current || std::time::Instant::now() >= deadline {
+            return holder;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether the holder's process still runs, as far as this machine can tell: a holder on
+/// another host (a shared state directory) is taken at its word.
+fn is_running(holder: &Holder) -> bool {
+    cfg!(not(target_os = "linux"))
+        || holder.host != hostname()
+        || Path::new(&format!("/proc/{}", holder.pid)).exists()
 }
 
 /// The kernel's host name (what `hostname` prints), else `HOSTNAME`, else "unknown host".
