@@ -24,12 +24,6 @@ impl Release {
             Release::V1 => "release=v1",
         }
     }
-    fn name(self) -> &'static str {
-        match self {
-            Release::V0 => "v0",
-            Release::V1 => "v1",
-        }
-    }
 }
 
 pub fn source_dir() -> PathBuf {
@@ -114,7 +108,7 @@ impl FixtureApp {
 
     /// `cdk bootstrap` of the emulator's account, as a user does once per account and region.
     pub fn bootstrap(&self, emulator: &Emulator) {
-        let assembly = assembly(Release::V0);
+        let assembly = assembly(&[Release::V0.context()]);
         let environment = format!("aws://{ACCOUNT}/{REGION}");
         self.cdk_ok(
             emulator,
@@ -125,7 +119,13 @@ impl FixtureApp {
     /// `cdk deploy` of a release from its cached cloud assembly (the synth is the slow part and
     /// its result depends only on the fixture's files).
     pub fn deploy(&self, emulator: &Emulator, release: Release) {
-        let assembly = assembly(release);
+        self.deploy_with_context(emulator, &[release.context()]);
+    }
+
+    /// `cdk deploy` of the app synthesized with these `-c` values (e.g. `["release=v0",
+    /// "archive=plain"]`), from a cached cloud assembly as [`FixtureApp::deploy`].
+    pub fn deploy_with_context(&self, emulator: &Emulator, context: &[&str]) {
+        let assembly = assembly(context);
         self.cdk_ok(emulator, &deploy_args(&["--app", path_str(&assembly)]));
     }
 
@@ -166,17 +166,24 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The synthesized cloud assembly of a release, cached under `target/` by the fixture's content.
-pub fn assembly(release: Release) -> PathBuf {
+/// The cloud assembly synthesized with these `-c` values, cached under `target/` by the values
+/// and the fixture's content.
+pub fn assembly(context: &[&str]) -> PathBuf {
     let source = source_dir();
     let mut hasher = DefaultHasher::new();
+    context.hash(&mut hasher);
     for file in APP_FILES {
         std::fs::read(source.join(file))
             .expect("fixture file")
             .hash(&mut hasher);
     }
     let cache = project_root().join("target/fixture-assemblies");
-    let dir = cache.join(format!("{}-{:016x}", release.name(), hasher.finish()));
+    let name: String = context
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let dir = cache.join(format!("{name}-{:016x}", hasher.finish()));
     if dir.join("manifest.json").exists() {
         return dir;
     }
@@ -193,15 +200,9 @@ pub fn assembly(release: Release) -> PathBuf {
         .tempdir_in(&cache)
         .unwrap();
     let output = std::process::Command::new("npx")
-        .args([
-            "cdk",
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "-c",
-            release.context(),
-            "-o",
-        ])
+        .args(["cdk", "synth", "--quiet", "--no-notices"])
+        .args(context.iter().flat_map(|value| ["-c", value]))
+        .arg("-o")
         .arg(out.path())
         .current_dir(app.dir())
         .env("CDK_DISABLE_CLI_TELEMETRY", "true")

@@ -7,11 +7,40 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::types::{EvaluationType, PolicyAction, Replacement, ResourceChange};
 use serde_json::{Value, json};
-use tests::deployed::{FAST, V1_CDK_ARGS as V1, with_cdk_args};
+use tests::deployed::{FAST, with_cdk_args};
 use tests::xtask::{self, printed};
-use tests::{Emulator, FixtureApp, Release, STACK, change_set_knob, stack_outputs};
+use tests::{Emulator, FixtureApp, STACK, change_set_knob, stack_outputs};
 
-const V0: &[&str] = &["-c", "release=v0", "--no-previous-parameters"];
+/// The reviews share one deployment of v0 with the nested stack `Archive`; every check keeps it.
+const DEPLOYED: &[&str] = &["release=v0", "archive=plain"];
+const TO_V1: &[&str] = &[
+    "-c",
+    "release=v1",
+    "-c",
+    "archive=plain",
+    "--no-previous-parameters",
+];
+const NOTE: &[&str] = &[
+    "-c",
+    "note=hello",
+    "-c",
+    "archive=plain",
+    "--no-previous-parameters",
+];
+const BACK_TO_V0: &[&str] = &[
+    "-c",
+    "release=v0",
+    "-c",
+    "archive=plain",
+    "--no-previous-parameters",
+];
+const RENAMED: &[&str] = &[
+    "-c",
+    "release=v0",
+    "-c",
+    "archive=renamed",
+    "--no-previous-parameters",
+];
 
 fn plan_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout)
@@ -94,12 +123,30 @@ fn change<'a>(changes: &'a [ResourceChange], logical_id: &str) -> &'a ResourceCh
         .unwrap_or_else(|| panic!("no change for {logical_id}: {changes:#?}"))
 }
 
+/// The three reviews only prepare change sets (the gated deploy deletes its own), so they share
+/// one emulator and one deployment, one after the other: the knob is the emulator's, and a
+/// deployment is most of each review's cost.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templates() {
+async fn reviews_on_the_change_set_path() {
     let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V0);
+    let app = FixtureApp::new();
+    app.bootstrap(&emulator);
+    app.deploy_with_context(&emulator, DEPLOYED);
 
-    let run = check(&emulator, &app, &["--json", "--keep-change-set"], V1);
+    the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templates(&emulator, &app)
+        .await;
+    change_set_knob::set(&emulator, json!({"page_size": 0, "overrides": []}));
+    when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_follows(&emulator, &app)
+        .await;
+    change_set_knob::set(&emulator, json!({"page_size": 0, "overrides": []}));
+    a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy(&emulator, &app).await;
+}
+
+async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templates(
+    emulator: &Emulator,
+    app: &FixtureApp,
+) {
+    let run = check(emulator, app, &["--json", "--keep-change-set"], TO_V1);
     assert_eq!(run.status.code(), Some(3), "{}", printed(&run));
     let plan = plan_of(&run);
     let cluster = resource(&plan, "AWS::RDS::DBCluster");
@@ -125,7 +172,7 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
         (&encrypted["before"], &encrypted["after"]),
         (&json!("false"), &json!("true"))
     );
-    let clusters = stack_resources(&emulator, "AWS::RDS::DBCluster").await;
+    let clusters = stack_resources(emulator, "AWS::RDS::DBCluster").await;
     assert_eq!(
         cluster["physical_id"],
         clusters[0].1.as_str(),
@@ -151,7 +198,7 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
 
     // CloudFormation's own words, as the SDK reads them.
     let change_set = plan["change_set_id"].as_str().unwrap();
-    let plain = raw_changes(&emulator, change_set, false).await;
+    let plain = raw_changes(emulator, change_set, false).await;
     let raw = change(&plain, cluster_id);
     assert_eq!(raw.replacement(), Some(&Replacement::True));
     assert_eq!(raw.policy_action(), Some(&PolicyAction::ReplaceAndSnapshot));
@@ -161,7 +208,7 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
         None,
         "values only with IncludePropertyValues"
     );
-    let with_values = raw_changes(&emulator, change_set, true).await;
+    let with_values = raw_changes(emulator, change_set, true).await;
     let target = change(&with_values, cluster_id).details()[0]
         .target()
         .unwrap()
@@ -172,8 +219,8 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
     );
 
     // One change a page: the whole change set is still read.
-    change_set_knob::set(&emulator, json!({"page_size": 1}));
-    let first_page = cfn(&emulator)
+    change_set_knob::set(emulator, json!({"page_size": 1}));
+    let first_page = cfn(emulator)
         .await
         .describe_change_set()
         .change_set_name(change_set)
@@ -182,31 +229,39 @@ async fn the_change_set_speaks_as_cloudformation_does_and_agrees_with_the_templa
         .unwrap();
     assert_eq!(first_page.changes().len(), 1);
     assert!(first_page.next_token().is_some(), "more than one page");
-    let paged = check(&emulator, &app, &["--json"], V1);
+    let paged = check(emulator, app, &["--json"], TO_V1);
     assert_eq!(paged.status.code(), Some(3), "{}", printed(&paged));
     assert_eq!(
         plan_of(&paged)["resources"],
         plan["resources"],
         "read whole"
     );
+    // The kept change set goes, so the next review starts from a stack with none.
+    cfn(emulator)
+        .await
+        .delete_change_set()
+        .change_set_name(change_set)
+        .send()
+        .await
+        .expect("delete the kept change set");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_follows() {
-    let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V0);
-    let table = stack_resources(&emulator, "AWS::DynamoDB::Table").await[0]
+async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_follows(
+    emulator: &Emulator,
+    app: &FixtureApp,
+) {
+    let table = stack_resources(emulator, "AWS::DynamoDB::Table").await[0]
         .0
         .clone();
-    let note = ["-c", "note=hello", "--no-previous-parameters"];
+    let note = NOTE;
 
     // Conditional where the templates change nothing.
     change_set_knob::set(
-        &emulator,
+        emulator,
         json!({"overrides": [{"logical_id": table, "replacement": "Conditional",
             "add_detail": {"name": "BillingMode", "requires_recreation": "Conditionally"}}]}),
     );
-    let run = check(&emulator, &app, &["--json"], &note);
+    let run = check(emulator, app, &["--json"], note);
     assert_eq!(run.status.code(), Some(3), "{}", printed(&run));
     let plan = plan_of(&run);
     let verdict = resource(&plan, "AWS::DynamoDB::Table");
@@ -222,7 +277,7 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
         sources["why"].as_str().unwrap().contains("loses more"),
         "{sources:#}"
     );
-    let human = check(&emulator, &app, &[], &note);
+    let human = check(emulator, app, &[], note);
     assert_eq!(human.status.code(), Some(3), "{}", printed(&human));
     let shown = String::from_utf8_lossy(&human.stdout);
     assert!(
@@ -233,15 +288,15 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
     );
 
     // No replacement and no detail where the templates say the cluster is replaced.
-    let cluster = stack_resources(&emulator, "AWS::RDS::DBCluster").await[0]
+    let cluster = stack_resources(emulator, "AWS::RDS::DBCluster").await[0]
         .0
         .clone();
     change_set_knob::set(
-        &emulator,
+        emulator,
         json!({"overrides": [{"logical_id": cluster, "replacement": "False",
             "drop_details": ["StorageEncrypted"]}]}),
     );
-    let run = check(&emulator, &app, &["--json"], V1);
+    let run = check(emulator, app, &["--json"], TO_V1);
     assert_eq!(run.status.code(), Some(3), "{}", printed(&run));
     let plan = plan_of(&run);
     let verdict = resource(&plan, "AWS::RDS::DBCluster");
@@ -268,19 +323,13 @@ async fn when_the_change_set_disagrees_with_the_templates_the_plan_says_whom_it_
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy() {
-    let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V0);
-    let renamed = [
-        "-c",
-        "release=v0",
-        "-c",
-        "archive=renamed",
-        "--no-previous-parameters",
-    ];
+async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy(
+    emulator: &Emulator,
+    app: &FixtureApp,
+) {
+    let renamed = RENAMED;
 
-    let run = check(&emulator, &app, &["--json"], &renamed);
+    let run = check(emulator, app, &["--json"], renamed);
     assert_eq!(run.status.code(), Some(3), "{}", printed(&run));
     let plan = plan_of(&run);
     let bucket = resource(&plan, "AWS::S3::Bucket");
@@ -296,9 +345,9 @@ async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy
     assert_eq!(plan["migration_needed"], false);
 
     let deploy = xtask::run_with(
-        &emulator,
+        emulator,
         app.dir(),
-        &with_cdk_args("deploy", &[], &renamed),
+        &with_cdk_args("deploy", &[], renamed),
         FAST,
     );
     assert_eq!(deploy.status.code(), Some(3), "{}", printed(&deploy));
@@ -308,7 +357,7 @@ async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy
         "{}",
         printed(&deploy)
     );
-    let left = cfn(&emulator)
+    let left = cfn(emulator)
         .await
         .list_change_sets()
         .stack_name(STACK)
@@ -322,12 +371,17 @@ async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy
 }
 
 /// Every output but the database's host names the same physical resource after an update that
-/// replaces only the cluster (and its writer), there and back.
+/// replaces only the cluster (and its writer), there and back; the nested stack is updated in
+/// place.
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_keep_the_physical_ids_of_what_they_do_not_replace() {
     let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V0);
+    let app = FixtureApp::new();
+    app.bootstrap(&emulator);
+    app.deploy_with_context(&emulator, DEPLOYED);
     let client = cfn(&emulator).await;
+    let nested = stack_resources(&emulator, "AWS::CloudFormation::Stack").await;
+    assert_eq!(nested.len(), 1, "the fixture's nested stack: {nested:?}");
     let kept = |outputs: BTreeMap<String, String>| -> BTreeMap<String, String> {
         outputs
             .into_iter()
@@ -335,7 +389,7 @@ async fn updates_keep_the_physical_ids_of_what_they_do_not_replace() {
             .collect()
     };
     let v0 = stack_outputs(&client, STACK).await;
-    for (cdk, name) in [(V1, "v1"), (V0, "v0")] {
+    for (cdk, name) in [(TO_V1, "v1"), (BACK_TO_V0, "v0")] {
         let flags = ["--on-replace", "both", "--yes", "--migrate", "never"];
         let run = xtask::run_with(
             &emulator,
@@ -349,6 +403,11 @@ async fn updates_keep_the_physical_ids_of_what_they_do_not_replace() {
             kept(now.clone()),
             kept(v0.clone()),
             "after the deploy to {name}"
+        );
+        assert_eq!(
+            stack_resources(&emulator, "AWS::CloudFormation::Stack").await,
+            nested,
+            "the nested stack after the deploy to {name}"
         );
         let host = |o: &BTreeMap<String, String>| {
             o.iter()
