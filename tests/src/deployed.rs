@@ -63,48 +63,18 @@ impl Deployed {
 
     /// (logical id, physical id) of the stack's resources of one type.
     pub async fn resources_of_type(&self, resource_type: &str) -> Vec<(String, String)> {
-        let resources = self
-            .cfn()
-            .list_stack_resources()
-            .stack_name(STACK)
-            .send()
-            .await
-            .expect("list stack resources");
-        resources
-            .stack_resource_summaries()
-            .iter()
-            .filter(|r| r.resource_type() == Some(resource_type))
-            .map(|r| {
-                (
-                    r.logical_resource_id().unwrap_or_default().to_owned(),
-                    r.physical_resource_id().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
+        crate::stack::resources_of_type(&self.cfn(), resource_type).await
     }
 
     /// The stack's change sets (a stopped or finished deploy leaves none).
     pub async fn change_set_count(&self) -> usize {
-        self.cfn()
-            .list_change_sets()
-            .stack_name(STACK)
-            .send()
-            .await
-            .expect("list change sets")
-            .summaries()
-            .len()
+        crate::stack::change_set_count(&self.cfn()).await
     }
 
     /// Whether every RDS cluster is encrypted: the fixture's v1 (v0 has none encrypted).
     pub async fn clusters_encrypted(&self) -> bool {
-        let clusters = self
-            .rds()
-            .describe_db_clusters()
-            .send()
+        crate::stack::db_clusters(&self.rds())
             .await
-            .expect("describe clusters");
-        clusters
-            .db_clusters()
             .iter()
             .all(|c| c.storage_encrypted() == Some(true))
     }

@@ -84,14 +84,7 @@ pub async fn replace_with_safeguards(env: &Deployed) -> Replaced {
 
 /// Every RDS cluster, by identifier order.
 pub async fn all_clusters(env: &Deployed) -> Vec<DbCluster> {
-    let mut clusters = env
-        .rds()
-        .describe_db_clusters()
-        .send()
-        .await
-        .expect("describe clusters")
-        .db_clusters()
-        .to_vec();
+    let mut clusters = crate::stack::db_clusters(&env.rds()).await;
     clusters.sort_by(|a, b| a.db_cluster_identifier().cmp(&b.db_cluster_identifier()));
     clusters
 }

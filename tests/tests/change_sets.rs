@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::types::{EvaluationType, PolicyAction, Replacement, ResourceChange};
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::deployed::{FAST, with_cdk_args};
+use tests::plan_json::{cause, plan_of, resource};
+use tests::stack::{change_set_count, resources_of_type};
 use tests::xtask::{self, printed};
 use tests::{Emulator, FixtureApp, STACK, change_set_knob, stack_outputs};
 
@@ -42,29 +44,6 @@ const RENAMED: &[&str] = &[
     "--no-previous-parameters",
 ];
 
-fn plan_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("check --json printed no plan ({e}):\n{}", printed(output)))
-}
-
-fn resource<'a>(plan: &'a Value, resource_type: &str) -> &'a Value {
-    plan["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .find(|r| r["resource_type"] == resource_type)
-        .unwrap_or_else(|| panic!("no {resource_type} in the plan: {plan:#}"))
-}
-
-fn cause<'a>(verdict: &'a Value, property: &str) -> &'a Value {
-    verdict["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["property"] == property)
-        .unwrap_or_else(|| panic!("no cause {property}: {verdict:#}"))
-}
-
 fn check(
     emulator: &Emulator,
     app: &FixtureApp,
@@ -80,24 +59,7 @@ async fn cfn(emulator: &Emulator) -> aws_sdk_cloudformation::Client {
 
 /// (logical id, physical id) of the stack's resources of one type.
 async fn stack_resources(emulator: &Emulator, resource_type: &str) -> Vec<(String, String)> {
-    let listed = cfn(emulator)
-        .await
-        .list_stack_resources()
-        .stack_name(STACK)
-        .send()
-        .await
-        .expect("list stack resources");
-    listed
-        .stack_resource_summaries()
-        .iter()
-        .filter(|r| r.resource_type() == Some(resource_type))
-        .map(|r| {
-            (
-                r.logical_resource_id().unwrap_or_default().to_owned(),
-                r.physical_resource_id().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    resources_of_type(&cfn(emulator).await, resource_type).await
 }
 
 async fn raw_changes(emulator: &Emulator, change_set: &str, values: bool) -> Vec<ResourceChange> {
@@ -357,15 +319,9 @@ async fn a_guarded_resource_in_a_nested_stack_is_found_by_check_and_stops_deploy
         "{}",
         printed(&deploy)
     );
-    let left = cfn(emulator)
-        .await
-        .list_change_sets()
-        .stack_name(STACK)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        left.summaries().is_empty(),
+    assert_eq!(
+        change_set_count(&cfn(emulator).await).await,
+        0,
         "the stopped deploy deleted its change set"
     );
 }

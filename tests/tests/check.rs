@@ -1,10 +1,11 @@
 //! `cargo xtask check` against the emulator with the real CDK CLI: the pre-deploy replacement
 //! check finds the v0 -> v1 cluster replacement, exits 3, and leaves nothing behind.
 
-use serde_json::Value;
 use tests::{
     Emulator, FixtureApp, Release, STACK,
     deployed::{V1_CDK_ARGS as V1, with_cdk_args},
+    plan_json::{plan_of, resource},
+    stack::change_set_count,
     xtask::{self, printed},
 };
 
@@ -12,30 +13,6 @@ const V0: &[&str] = &["-c", "release=v0", "--no-previous-parameters"];
 
 fn check_args<'a>(flags: &[&'a str], cdk: &[&'a str]) -> Vec<&'a str> {
     with_cdk_args("check", flags, cdk)
-}
-
-fn plan_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("check --json printed no plan ({e}):\n{}", printed(output)))
-}
-
-fn resource<'a>(plan: &'a Value, resource_type: &str) -> &'a Value {
-    plan["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .find(|r| r["resource_type"] == resource_type)
-        .unwrap_or_else(|| panic!("no {resource_type} in the plan: {plan:#}"))
-}
-
-async fn change_set_count(cfn: &aws_sdk_cloudformation::Client) -> usize {
-    cfn.list_change_sets()
-        .stack_name(STACK)
-        .send()
-        .await
-        .expect("list change sets")
-        .summaries()
-        .len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -203,7 +180,7 @@ async fn describe_file_and_template_diff_agree_with_the_live_check() {
     // Each offline path gives exactly the opinion the live plan recorded from the same source.
     for verdict in live["resources"].as_array().unwrap() {
         let id = &verdict["logical_id"];
-        let find = |plan: &Value| {
+        let find = |plan: &serde_json::Value| {
             plan["resources"]
                 .as_array()
                 .unwrap()

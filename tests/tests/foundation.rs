@@ -22,13 +22,8 @@ async fn cluster_by_endpoint(
     rds: &aws_sdk_rds::Client,
     hostname: &str,
 ) -> aws_sdk_rds::types::DbCluster {
-    let clusters = rds
-        .describe_db_clusters()
-        .send()
-        .await
-        .expect("describe clusters");
+    let clusters = tests::stack::db_clusters(rds).await;
     clusters
-        .db_clusters()
         .iter()
         .find(|c| c.endpoint() == Some(hostname))
         .unwrap_or_else(|| panic!("no cluster with endpoint {hostname}: {clusters:?}"))
