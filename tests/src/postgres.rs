@@ -384,7 +384,8 @@ fn start_server(
             let _ = tx.send(false);
         }
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    // A guard against a server that never starts, generous for a loaded 2-core machine.
+    match rx.recv_timeout(Duration::from_secs(180)) {
         Ok(true) => Ok(server),
         outcome => {
             let _ = server.kill();
