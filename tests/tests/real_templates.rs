@@ -433,7 +433,8 @@ fn check_appends_the_comment_to_the_step_summary() {
     );
 }
 
-/// At a 100-column terminal, the real v0.4.10 -> v1.0.0 plan fits: no line is wider.
+/// At a 100-column terminal, the real v0.4.10 -> v1.0.0 plan fits: no line is wider, and no id,
+/// type or property name is cut to get there.
 #[test]
 fn the_plan_fits_a_100_column_terminal() {
     let mut command = Command::new("sh");
@@ -463,6 +464,15 @@ fn the_plan_fits_a_100_column_terminal() {
     );
     let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(widest <= 100, "a line of {widest} columns:\n{plain}");
+    // Nothing an operator reads or copies is cut in two to fit.
+    for whole in [
+        "ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1",
+        "VectorStoreClusterwriter113530F5",
+        "AWS::RDS::DBInstance",
+        "LoggingConfiguration",
+    ] {
+        assert!(plain.contains(whole), "{whole} cut:\n{plain}");
+    }
     assert!(
         lines.len() < 40,
         "{} lines: the other changes are summarized:\n{plain}",

@@ -117,7 +117,7 @@ fn other_changes_summary(other: &[&ResourceVerdict]) -> String {
 }
 
 /// Greedy word wrap to `width` display columns; a word longer than a line is cut.
-fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
     let Some(width) = width else {
         return vec![text.to_owned()];
     };

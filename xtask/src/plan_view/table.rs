@@ -1,25 +1,32 @@
-//! The table of resource changes, fitted to the terminal's width by comfy-table (long logical
-//! ids and causes wrap inside their column); unbounded when the output is not a terminal, so a
-//! log keeps one line per resource.
+//! The resource changes at a terminal. A table, one line per resource, when it fits the
+//! terminal's width (and always when the output is not a terminal, so a log keeps one line per
+//! resource). When it does not fit, a table would cut logical ids, types and property names in
+//! the middle (the real v0.4.10 -> v1.0.0 plan at 100 columns did), so each resource becomes a
+//! short block instead: its name, type and verdict on one line, what happens to its data and why
+//! on the next, wrapped between words.
 
 use cdk_hook::ResourceVerdict;
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
+use comfy_table::{ContentArrangement, Table, presets};
 
 const HEADER: [&str; 6] = ["RESOURCE", "TYPE", "ACTION", "REPLACEMENT", "DATA", "CAUSE"];
+/// How far a block's second line is indented under its resource.
+const INDENT: &str = "    ";
 
 pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_header(HEADER);
+    let table = one_line_each(rows);
+    let widest = table.lines().map(console::measure_text_width).max();
     match width {
-        Some(w) => {
-            table
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(u16::try_from(w).unwrap_or(u16::MAX));
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
+        Some(w) if widest.is_some_and(|widest| widest > w) => blocks(rows, w),
+        _ => table,
     }
+}
+
+fn one_line_each(rows: &[&ResourceVerdict]) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(HEADER);
     for v in rows.iter() {
         table.add_row([
             super::resource_name(v),
@@ -30,7 +37,9 @@ pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
             super::cause_text(v),
         ]);
     }
-    fit_columns(&mut table);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
     // comfy-table pads every cell; trailing blanks only cost width in a log.
     table
         .lines()
@@ -39,22 +48,73 @@ pub fn render(rows: &[&ResourceVerdict], width: Option<usize>) -> String {
         .join("\n")
 }
 
-/// What gives way when the width is short: every column that can wrap keeps a share of the
-/// width (so a type is not cut in two while a short word has room to spare); the action and the
-/// replacement verdict, a word or two, stay whole. The shares leave room for those two and the
-/// padding down to 80 columns.
-fn fit_columns(table: &mut Table) {
-    let share = |percent| ColumnConstraint::LowerBoundary(Width::Percentage(percent));
-    let constraints = [
-        share(25),
-        share(18),
-        ColumnConstraint::ContentWidth,
-        ColumnConstraint::ContentWidth,
-        share(10),
-        share(10),
-    ];
-    for (column, constraint) in table.column_iter_mut().zip(constraints) {
-        column.set_constraint(constraint);
-        column.set_padding((0, 2));
+/// `NAME  TYPE  ACTION, replacement WORD` then, indented, `data ...; cause ...`.
+fn blocks(rows: &[&ResourceVerdict], width: usize) -> String {
+    let mut lines = Vec::new();
+    for v in rows {
+        let head = format!(
+            "{}  {}  {:?}, replacement {}",
+            super::resource_name(v),
+            v.resource_type,
+            v.action,
+            super::replacement_text(v)
+        );
+        lines.extend(super::wrap(&head, Some(width)));
+        let mut detail = format!("data {}", super::data_word(v));
+        let cause = super::cause_text(v);
+        if !cause.is_empty() {
+            detail.push_str(&format!("; cause {cause}"));
+        }
+        let inner = width.saturating_sub(INDENT.len()).max(20);
+        lines.extend(
+            super::wrap(&detail, Some(inner))
+                .into_iter()
+                .map(|line| format!("{INDENT}{line}")),
+        );
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(logical_id: &str, resource_type: &str) -> ResourceVerdict {
+        serde_json::from_value(serde_json::json!({
+            "logical_id": logical_id,
+            "resource_type": resource_type,
+            "action": "Modify",
+            "replacement": "will",
+            "data_fate": "replaced",
+            "fate": "snapshotted",
+            "guard": "stateful",
+            "causes": [{"property": "StorageEncrypted", "requires_recreation": "Always"}],
+            "sources": {"disagree": false},
+        }))
+        .expect("a verdict")
+    }
+
+    #[test]
+    fn a_table_when_it_fits_blocks_that_never_cut_a_word_when_it_does_not() {
+        let long = "VectorStoreClusterSecurityGroupfromBedrockChatStackEmbeddingTaskSecurityGroup";
+        let rows = [
+            verdict("VectorStoreClusterEFE7D2F8", "AWS::RDS::DBCluster"),
+            verdict(long, "AWS::EC2::SecurityGroupIngress"),
+        ];
+        let rows: Vec<&ResourceVerdict> = rows.iter().collect();
+        let wide = render(&rows, Some(300));
+        assert_eq!(wide.lines().count(), 3, "a header and a line each:\n{wide}");
+        assert_eq!(wide, render(&rows, None), "unbounded as in a log");
+
+        let narrow = render(&rows, Some(100));
+        assert!(!narrow.contains("RESOURCE"), "{narrow}");
+        for word in [long, "AWS::EC2::SecurityGroupIngress", "StorageEncrypted"] {
+            assert!(narrow.contains(word), "{word} whole in:\n{narrow}");
+        }
+        assert!(narrow.lines().all(|l| l.chars().count() <= 100), "{narrow}");
+        assert!(
+            narrow.contains("\n    data replaced (old snapshotted); cause StorageEncrypted"),
+            "{narrow}"
+        );
     }
 }
