@@ -143,7 +143,20 @@ pub async fn seed_bots(
     table: &str,
     plan: SeedPlan,
 ) -> Vec<SeededBot> {
-    let user = |i: usize| format!("user-{:04}", i / 3);
+    let (items, mut needing) = plan_items(&plan);
+    write_items(ddb, table, items).await;
+    needing.sort();
+    needing
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn user(i: usize) -> String {
+    format!("user-{:04}", i / 3)
+}
+
+/// The plan's items, and the bots among them that need embedding.
+fn plan_items(plan: &SeedPlan) -> (Vec<Item>, Vec<SeededBot>) {
     let mut items = Vec::new();
     let mut needing = Vec::new();
     for i in 0..plan.with_knowledge {
@@ -153,48 +166,39 @@ pub async fn seed_bots(
     }
     for i in 0..plan.without_knowledge {
         let (pk, sk) = (user(i), format!("{}#BOT#empty-{i:06}", user(i)));
-        items.push(bot_item(
-            &pk,
-            &sk,
-            &format!("Empty bot {i}"),
-            knowledge(i, true),
-        ));
+        let title = format!("Empty bot {i}");
+        items.push(bot_item(&pk, &sk, &title, knowledge(i, true)));
     }
     for i in 0..plan.aliases {
         let (pk, sk) = (user(i + 1), format!("{}#BOT_ALIAS#kb-{i:06}", user(i + 1)));
-        items.push(bot_item(
-            &pk,
-            &sk,
-            &format!("Alias {i}"),
-            knowledge(i, false),
-        ));
+        let title = format!("Alias {i}");
+        items.push(bot_item(&pk, &sk, &title, knowledge(i, false)));
     }
-    for i in 0..plan.malformed {
-        let pk = user(i);
-        let item = if i % 2 == 0 {
-            bot_item(
-                &pk,
-                &format!("{pk}#BOT#bad-knowledge-{i}"),
-                "Broken",
-                s("not a map"),
-            )
-        } else {
-            bot_item(
-                &pk,
-                &format!("someone-else#BOT#bad-sk-{i}"),
-                "Broken",
-                knowledge(i, false),
-            )
-        };
-        items.push(item);
-    }
-    for i in 0..plan.conversations {
-        items.push(HashMap::from([
+    items.extend((0..plan.malformed).map(malformed_bot));
+    items.extend((0..plan.conversations).map(|i| {
+        HashMap::from([
             ("PK".into(), s(user(i))),
             ("SK".into(), s(format!("{}#CONV#{i:06}", user(i)))),
             ("Title".into(), s("A conversation")),
-        ]));
+        ])
+    }));
+    (items, needing)
+}
+
+/// Every other one has knowledge that is not a map; the rest have a sort key of another user.
+fn malformed_bot(i: usize) -> Item {
+    let pk = user(i);
+    if i.is_multiple_of(2) {
+        let sk = format!("{pk}#BOT#bad-knowledge-{i}");
+        bot_item(&pk, &sk, "Broken", s("not a map"))
+    } else {
+        let sk = format!("someone-else#BOT#bad-sk-{i}");
+        bot_item(&pk, &sk, "Broken", knowledge(i, false))
     }
+}
+
+/// BatchWriteItem in chunks of 25 (its limit).
+async fn write_items(ddb: &aws_sdk_dynamodb::Client, table: &str, items: Vec<Item>) {
     for chunk in items.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
             .iter()
@@ -221,6 +225,4 @@ pub async fn seed_bots(
                 .unwrap_or_default();
         }
     }
-    needing.sort();
-    needing
 }
