@@ -129,7 +129,7 @@ fn row_of(report: &MigrationReport, id: &str) -> BotRow {
         .unwrap()
 }
 
-fn outcome_of(report: &MigrationReport, id: &str) -> String {
+fn outcome_of(report: &MigrationReport, id: &str) -> crate::OutcomeKind {
     row_of(report, id).outcome
 }
 
@@ -412,4 +412,66 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
         2,
         "running by startedBy, stopped by family"
     );
+}
+
+/// A launch that ran out of attempts reads, in the report, as the service's code and message, how
+/// many attempts were made and what to do: not the SDK error's debug dump (the raw response's
+/// headers and extensions, about 1,500 characters).
+#[tokio::test(start_paused = true)]
+async fn a_throttled_launch_reports_one_readable_sentence() {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::run_task::RunTaskError;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = MigrationOptions {
+        max_attempts: 3,
+        ..options(dir.path())
+    };
+    let f = fake();
+    let throttled = mock!(aws_sdk_ecs::Client::run_task)
+        .match_requests(|r| {
+            r.overrides().unwrap().container_overrides()[0].command()[2].contains("#BOT#c")
+        })
+        .then_error(|| {
+            RunTaskError::generic(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        });
+    let rules: Vec<Rule> = std::iter::once(throttled.clone())
+        .chain(f.rules.clone())
+        .collect();
+    let clients = Clients {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
+    };
+    let report = run_migration(
+        &clients,
+        &target(),
+        &opts,
+        Arc::new(NoEvents),
+        &Interrupt::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(throttled.num_calls(), 3);
+    let row = row_of(&report, "c");
+    assert_eq!(row.outcome, crate::OutcomeKind::LaunchFailed);
+    let reason = row.reason.unwrap();
+    assert_eq!(
+        reason,
+        "gave up after 3 attempts: ThrottlingException: Rate exceeded. ECS throttled RunTask on \
+         every attempt: lower --rate, then launch it again with `cargo xtask migrate --resume`"
+    );
+    let json =
+        serde_json::to_value(report.bots.iter().map(Result::unwrap).collect::<Vec<_>>()).unwrap();
+    let in_file = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["bot_id"] == "c")
+        .unwrap();
+    assert_eq!(in_file["outcome"], "launch_failed");
+    assert_eq!(in_file["reason"], reason.as_str());
 }

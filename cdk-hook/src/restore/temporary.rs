@@ -94,7 +94,7 @@ pub async fn list_temporary(
     let mut pages = rds.describe_db_clusters().into_paginator().send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CdkHookError::aws("DescribeDBClusters", &e))?;
+        let page = page.map_err(|e| CdkHookError::aws("DescribeDBClusters", e))?;
         found.extend(
             page.db_clusters()
                 .iter()
@@ -146,7 +146,7 @@ pub(super) async fn instance_status(
         {
             Ok(None)
         }
-        Err(e) => Err(RestoreError::aws("DescribeDBInstances", &e)),
+        Err(e) => Err(RestoreError::aws("DescribeDBInstances", e)),
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) async fn find_cluster(
         {
             Ok(None)
         }
-        Err(e) => Err(CdkHookError::aws("DescribeDBClusters", &e)),
+        Err(e) => Err(CdkHookError::aws("DescribeDBClusters", e)),
     }
 }
 
@@ -124,7 +124,7 @@ pub async fn create_cluster_snapshot(
         .tags(tag("cdk-hook:stack", stack))
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("CreateDBClusterSnapshot", &e))?;
+        .map_err(|e| CdkHookError::aws("CreateDBClusterSnapshot", e))?;
     Ok(())
 }
 
@@ -175,7 +175,7 @@ async fn look_cluster_snapshot(rds: &Client, snapshot: &str) -> Result<Observed,
         {
             return Ok(Observed::missing());
         }
-        Err(e) => return Err(CdkHookError::aws("DescribeDBClusterSnapshots", &e)),
+        Err(e) => return Err(CdkHookError::aws("DescribeDBClusterSnapshots", e)),
     };
     Ok(match out.db_cluster_snapshots().first() {
         Some(s) => Observed {

@@ -80,12 +80,14 @@ pub async fn read_secret(sm: &Client, arn: &str) -> Result<SecretValue, CdkHookE
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("GetSecretValue", &e))?;
+        .map_err(|e| CdkHookError::aws("GetSecretValue", e))?;
     out.secret_string()
         .map(|s| SecretValue::new(s.to_owned()))
-        .ok_or_else(|| CdkHookError::Aws {
-            operation: "GetSecretValue",
-            message: format!("secret {arn} has no string value"),
+        .ok_or_else(|| {
+            CdkHookError::unexpected(
+                "GetSecretValue",
+                format!("secret {arn} has no string value"),
+            )
         })
 }
 
@@ -108,9 +110,9 @@ pub fn record_credentials(
         "recorded_at": recorded_at,
         "secret": value,
     });
-    let text = serde_json::to_vec_pretty(&document).map_err(|e| CdkHookError::Aws {
-        operation: "serializing the credential record",
-        message: e.to_string(),
+    let text = serde_json::to_vec_pretty(&document).map_err(|source| CdkHookError::Serialize {
+        what: "credential record",
+        source,
     })?;
     write_private_file(path, &text)
 }
@@ -128,7 +130,7 @@ pub async fn rotation_state(sm: &Client, arn: &str) -> Result<RotationState, Cdk
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("DescribeSecret", &e))?;
+        .map_err(|e| CdkHookError::aws("DescribeSecret", e))?;
     Ok(RotationState {
         enabled: out.rotation_enabled().unwrap_or(false),
         lambda_arn: out.rotation_lambda_arn().map(str::to_owned),
@@ -141,7 +143,7 @@ pub async fn cancel_rotation(sm: &Client, arn: &str) -> Result<(), CdkHookError>
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("CancelRotateSecret", &e))?;
+        .map_err(|e| CdkHookError::aws("CancelRotateSecret", e))?;
     Ok(())
 }
 

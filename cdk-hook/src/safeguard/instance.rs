@@ -40,7 +40,7 @@ pub async fn instance_cluster(
                 instance: identifier.to_owned(),
             })
         }
-        Err(e) => Err(CdkHookError::aws("DescribeDBInstances", &e)),
+        Err(e) => Err(CdkHookError::aws("DescribeDBInstances", e)),
     }
 }
 
@@ -59,7 +59,7 @@ pub async fn create_instance_snapshot(
         .tags(tag("cdk-hook:stack", stack))
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("CreateDBSnapshot", &e))?;
+        .map_err(|e| CdkHookError::aws("CreateDBSnapshot", e))?;
     Ok(())
 }
 
@@ -108,7 +108,7 @@ async fn look_instance_snapshot(rds: &Client, snapshot: &str) -> Result<Observed
         {
             return Ok(Observed::missing());
         }
-        Err(e) => return Err(CdkHookError::aws("DescribeDBSnapshots", &e)),
+        Err(e) => return Err(CdkHookError::aws("DescribeDBSnapshots", e)),
     };
     Ok(match out.db_snapshots().first() {
         Some(s) => Observed {

@@ -91,9 +91,9 @@ impl ReplacementRecord {
 
     /// Written 0600 like the credentials: it tells where they are.
     pub fn write(&self, path: &Path) -> Result<(), CdkHookError> {
-        let text = serde_json::to_vec_pretty(self).map_err(|e| CdkHookError::Aws {
-            operation: "serializing the replacement record",
-            message: e.to_string(),
+        let text = serde_json::to_vec_pretty(self).map_err(|source| CdkHookError::Serialize {
+            what: "replacement record",
+            source,
         })?;
         write_private_file(path, &text)
     }

@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 
+use crate::error_text::AwsError;
+
 pub use outcome::{BotCopy, CopyOutcome, CopySummary, CopyVerdict, parse_log};
 pub use run::run_copy;
 pub use secret::TemporarySecret;
@@ -154,10 +156,22 @@ pub struct RunningCopy {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("{operation} failed: {message}")]
-    Aws {
+    /// An AWS call failed; the SDK's error is the source, its code and message the text.
+    #[error("{0}")]
+    Aws(#[source] AwsError),
+    /// An AWS answer lacked what the call exists for, or a request could not be built.
+    #[error("{operation} failed: {detail}")]
+    Unexpected {
         operation: &'static str,
-        message: String,
+        detail: String,
+    },
+    /// A temporary resource could not be removed; `how` is the command that removes it.
+    #[error("{what} failed ({}): {how}", .source.summary())]
+    Cleanup {
+        what: String,
+        how: String,
+        #[source]
+        source: AwsError,
     },
     #[error(
         "a copy task is already running on cluster {cluster} ({}): wait for it to stop \
@@ -177,37 +191,19 @@ pub enum CopyError {
 }
 
 impl CopyError {
-    pub(crate) fn aws<E>(operation: &'static str, err: &E) -> Self
+    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        Self::Aws {
-            operation,
-            message: aws_message(err),
-        }
+        Self::Aws(AwsError::new(operation, err))
     }
-}
 
-/// The service's code and message when it answered; the error chain when it did not (the SDK's
-/// `Display` says only "service error" or "response error", and its `Debug` dumps the response).
-pub(crate) fn aws_message<E>(err: &E) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error,
-{
-    if let Some(code) = err.code() {
-        return format!("{code}: {}", err.message().unwrap_or("(no message)"));
-    }
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
+    pub(crate) fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unexpected {
+            operation,
+            detail: detail.into(),
         }
-        source = s.source();
     }
-    text
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl Temporaries {
                 Ok(()) => events(CopyEvent::Removed {
                     what: format!("task definition {arn}"),
                 }),
-                Err(p) => problems.push(p),
+                Err(p) => problems.push(crate::error_text::chain(&p)),
             }
         }
         if let Some(secret) = self.secret.take() {
@@ -38,7 +38,7 @@ impl Temporaries {
                 Ok(()) => events(CopyEvent::Removed {
                     what: format!("secret {}", secret.name),
                 }),
-                Err(p) => problems.push(p),
+                Err(p) => problems.push(crate::error_text::chain(&p)),
             }
         }
         for message in &problems {

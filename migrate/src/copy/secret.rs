@@ -6,7 +6,8 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{CopyError, SourceConnection, aws_message};
+use super::{CopyError, SourceConnection};
+use crate::error_text::AwsError;
 
 /// The keys of the temporary secret's JSON; the container's `secrets` name them.
 pub const KEY_USERNAME: &str = "username";
@@ -100,7 +101,7 @@ pub async fn create(
             {
                 attempt += 1;
             }
-            Err(e) => return Err(CopyError::aws("CreateSecret", &e)),
+            Err(e) => return Err(CopyError::aws("CreateSecret", e)),
         }
     };
     let policy = sm
@@ -111,13 +112,17 @@ pub async fn create(
         .send()
         .await;
     if let Err(e) = policy {
-        let error = CopyError::aws("PutResourcePolicy", &e);
+        let error = CopyError::aws("PutResourcePolicy", e);
         // The caller never saw the secret: it is this function's to remove.
         if let Err(problem) = delete(sm, &secret).await {
-            return Err(CopyError::Aws {
-                operation: "PutResourcePolicy",
-                message: format!("{error}; and then {problem}"),
-            });
+            return Err(CopyError::unexpected(
+                "PutResourcePolicy",
+                format!(
+                    "{}; and then {}",
+                    crate::error_text::chain(&error),
+                    crate::error_text::chain(&problem)
+                ),
+            ));
         }
         return Err(error);
     }
@@ -125,21 +130,21 @@ pub async fn create(
 }
 
 /// Deletes at once (no recovery window): the value is a copy of the recorded credentials.
-pub async fn delete(sm: &Client, secret: &TemporarySecret) -> Result<(), String> {
+pub async fn delete(sm: &Client, secret: &TemporarySecret) -> Result<(), CopyError> {
     sm.delete_secret()
         .secret_id(&secret.arn)
         .force_delete_without_recovery(true)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "deleting the temporary secret {} failed ({}): delete it with \
-                 `aws secretsmanager delete-secret --secret-id {} --force-delete-without-recovery`",
-                secret.name,
-                aws_message(&e),
+        .map_err(|e| CopyError::Cleanup {
+            what: format!("deleting the temporary secret {}", secret.name),
+            how: format!(
+                "delete it with `aws secretsmanager delete-secret --secret-id {} \
+                 --force-delete-without-recovery`",
                 secret.arn
-            )
+            ),
+            source: AwsError::new("DeleteSecret", e),
         })
 }
 
