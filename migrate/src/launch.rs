@@ -411,13 +411,34 @@ async fn launch_one(
         },
         true,
     )?;
+    match launch_journaled(&ctx, &job, &limiter, policy).await {
+        Ok(task_arn) => {
+            ctx.record_launched(bot, &task_arn)?;
+            let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
+            Ok(true)
+        }
+        Err(reason) => {
+            ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
+            Ok(false)
+        }
+    }
+}
+
+/// The launch after its intent is journaled: the task's ARN, or why the bot has none.
+async fn launch_journaled(
+    ctx: &Ctx,
+    job: &LaunchJob,
+    limiter: &TokenBucket,
+    policy: RetryPolicy,
+) -> Result<String, String> {
+    let bot = &job.bot;
     let events = ctx.events.clone();
     let result = launch_with_retries(
         &ctx.ecs,
         &ctx.target,
         bot,
         &job.started_by,
-        &limiter,
+        limiter,
         policy,
         true,
         |attempt, reason| {
@@ -429,7 +450,7 @@ async fn launch_one(
         },
     )
     .await;
-    let found = match result {
+    match result {
         Ok(task_arn) => Ok(task_arn),
         // The last answers were lost, not refusals: the task may run (AWS answers a repeated
         // client token with the first call's task, but that answer can be lost too). Reporting the
@@ -445,17 +466,6 @@ async fn launch_one(
             )),
         },
         Err(GaveUp { reason, .. }) => Err(reason),
-    };
-    match found {
-        Ok(task_arn) => {
-            ctx.record_launched(bot, &task_arn)?;
-            let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
-            Ok(true)
-        }
-        Err(reason) => {
-            ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
-            Ok(false)
-        }
     }
 }
 
