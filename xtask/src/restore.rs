@@ -189,6 +189,7 @@ async fn ready_snapshot(
     let poll = crate::knobs::env_duration(SNAPSHOT_POLL_ENV, Duration::from_secs(5))?;
     let waited = safeguard::wait_snapshot_available(
         rds,
+        safeguard::SnapshotOf::Cluster,
         &state.identifier,
         poll,
         SNAPSHOT_TIMEOUT,

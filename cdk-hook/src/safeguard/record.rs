@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::cluster::{ClusterFacts, SnapshotFacts};
+use super::cluster::ClusterFacts;
 use super::fate::DataFate;
 use super::files::write_private_file;
 use super::measure::Measure;
+use super::snapshot::SnapshotFacts;
 use super::table::BackupFacts;
 use crate::CdkHookError;
 use crate::plan::ReplacementPlan;
