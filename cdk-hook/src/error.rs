@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub use migrate::error_text::AwsError;
+use migrate::state::StateError;
 
 /// Everything that can go wrong while preparing, reading or classifying a change set.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +118,10 @@ pub enum CdkHookError {
     #[error("{} already exists: a record is never overwritten", .0.display())]
     WouldOverwrite(PathBuf),
 
+    /// The state directory (`.xtask/<stack>/`) could not be made private or written.
+    #[error(transparent)]
+    State(StateError),
+
     #[error("guard configuration: {0}")]
     GuardConfig(String),
 
@@ -166,6 +171,16 @@ impl CdkHookError {
         match code {
             Some(code) => Self::CdkFailed { method, code },
             None => Self::CdkKilled { method },
+        }
+    }
+}
+
+impl From<StateError> for CdkHookError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::WouldOverwrite(path) => Self::WouldOverwrite(path),
+            StateError::Io { path, source } => Self::Io { path, source },
+            other => Self::State(other),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod resume;
 pub mod rows;
 mod run;
 pub mod scan;
+pub mod secret;
 mod spill;
 pub mod state;
 pub mod target;

@@ -98,7 +98,7 @@ impl StateLock {
             command: command.to_owned(),
             pid: std::process::id(),
             host: hostname(),
-            since: crate::journal::now_rfc3339(),
+            since: state::utc_now_rfc3339(),
         };
         let text = serde_json::to_vec(&holder).expect("the holder serializes");
         file.set_len(0)

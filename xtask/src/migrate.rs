@@ -409,10 +409,7 @@ fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> 
 }
 
 fn default_report_path(state_dir: &Path, stack: &str) -> PathBuf {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "now".into());
+    let stamp = migrate::state::utc_stamp();
     migrate::state::stack_dir(state_dir, stack).join(migrate::state::report_name(&stamp))
 }
 

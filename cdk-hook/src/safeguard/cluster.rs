@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::CdkHookError;
 
-/// What the record keeps of the cluster that is about to be replaced.
+/// What RDS says a DB cluster is: the record keeps it of the cluster about to be replaced, and a
+/// restored temporary cluster is one too ([`crate::restore::TemporaryCluster`]). The one mapping
+/// from the SDK's `DbCluster`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterFacts {
     pub identifier: String,
@@ -57,23 +59,33 @@ pub async fn describe_cluster(
         .ok_or_else(|| CdkHookError::ClusterNotFound {
             cluster: identifier.to_owned(),
         })?;
-    Ok(ClusterFacts {
-        identifier: c.db_cluster_identifier().unwrap_or(identifier).to_owned(),
-        arn: c.db_cluster_arn().map(str::to_owned),
-        endpoint: c.endpoint().map(str::to_owned),
-        port: c.port(),
-        engine: c.engine().map(str::to_owned),
-        engine_version: c.engine_version().map(str::to_owned),
-        db_subnet_group: c.db_subnet_group().map(str::to_owned),
-        vpc_security_group_ids: c
-            .vpc_security_groups()
-            .iter()
-            .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
-            .collect(),
-        storage_encrypted: c.storage_encrypted(),
-        master_user_secret_arn: c
-            .master_user_secret()
-            .and_then(|s| s.secret_arn())
-            .map(str::to_owned),
-    })
+    Ok(ClusterFacts::from_db_cluster(
+        &c,
+        c.db_cluster_identifier().unwrap_or(identifier),
+    ))
+}
+
+impl ClusterFacts {
+    /// The facts of `c`, known as `identifier`.
+    pub fn from_db_cluster(c: &DbCluster, identifier: &str) -> Self {
+        ClusterFacts {
+            identifier: identifier.to_owned(),
+            arn: c.db_cluster_arn().map(str::to_owned),
+            endpoint: c.endpoint().map(str::to_owned),
+            port: c.port(),
+            engine: c.engine().map(str::to_owned),
+            engine_version: c.engine_version().map(str::to_owned),
+            db_subnet_group: c.db_subnet_group().map(str::to_owned),
+            vpc_security_group_ids: c
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+                .collect(),
+            storage_encrypted: c.storage_encrypted(),
+            master_user_secret_arn: c
+                .master_user_secret()
+                .and_then(|s| s.secret_arn())
+                .map(str::to_owned),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The old cluster's credentials: find its secret, read it, write it to a private file. The
-//! secret's value only ever travels inside [`SecretValue`], whose `Debug` is redacted and which
-//! has no `Display`, so it cannot reach a log line or a progress message by accident.
+//! secret's value only ever travels inside [`SecretValue`] (the workspace's one secret type,
+//! `migrate::secret`), whose `Debug` is redacted and which has no `Display`, so it cannot reach a
+//! log line or a progress message by accident.
 
 use std::path::Path;
 
@@ -9,28 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cluster::ClusterFacts;
-use super::files::write_private_file;
 use crate::CdkHookError;
-
-/// A secret's value. Deliberately not `Display`, and `Debug` says nothing of it.
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The value itself; for writing the credential file and for tests that compare it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretValue(<redacted>)")
-    }
-}
+pub use migrate::secret::SecretValue;
+use migrate::state::write_private_file;
 
 /// Where the secret's ARN came from, in the order they are tried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,7 +96,7 @@ pub fn record_credentials(
         what: "credential record",
         source,
     })?;
-    write_private_file(path, &text)
+    Ok(write_private_file(path, &text)?)
 }
 
 /// Whether Secrets Manager rotates the secret, which would make a recorded password stale.

@@ -8,7 +8,6 @@
 mod cluster;
 mod credentials;
 mod fate;
-mod files;
 mod instance;
 mod measure;
 mod record;
@@ -24,7 +23,6 @@ pub use credentials::{
     record_credentials, rotation_state,
 };
 pub use fate::{DataFate, data_fate};
-pub use files::{create_private_dir, utc_stamp, write_private_file};
 pub use instance::instance_cluster;
 pub use measure::{Guarded, Measure, measures};
 pub use record::{

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::ClusterFacts;
 use super::fate::DataFate;
-use super::files::write_private_file;
 use super::measure::Measure;
 use super::snapshot::SnapshotFacts;
 use super::table::BackupFacts;
 use crate::CdkHookError;
 use crate::plan::ReplacementPlan;
+use migrate::state::write_private_file;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplacementRecord {
@@ -96,6 +96,6 @@ impl ReplacementRecord {
             what: "replacement record",
             source,
         })?;
-        write_private_file(path, &text)
+        Ok(write_private_file(path, &text)?)
     }
 }

@@ -26,6 +26,7 @@ use std::time::Duration;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 
 use crate::error_text::AwsError;
+use crate::secret::SecretValue;
 
 pub use outcome::{BotCopy, CopyOutcome, CopySummary, CopyVerdict, parse_log};
 pub use run::run_copy;
@@ -53,38 +54,18 @@ impl CopyClients {
     }
 }
 
-/// A password. Deliberately not `Display`, and `Debug` says nothing of it.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
-
 /// The temporary cluster: its endpoint, and the replaced cluster's login (a restored snapshot
 /// keeps the master user and password).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SourceConnection {
     pub host: String,
     pub port: i32,
     pub username: String,
-    pub password: Password,
+    pub password: SecretValue,
 }
 
 /// Everything one copy needs, as plain values.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CopyRequest {
     /// Names the temporary secret and task definition family.
     pub stack: String,

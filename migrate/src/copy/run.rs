@@ -73,7 +73,7 @@ pub async fn run_copy(
     if interrupt.is_stopping() {
         return Err(CopyError::Interrupted);
     }
-    let stamp = crate::journal::now_compact();
+    let stamp = crate::state::utc_stamp();
     let name = secret::secret_name(&request.stack, &stamp);
     let secret = secret::create(
         &clients.secrets,

@@ -36,7 +36,7 @@ pub async fn take(
     guarded: &[Guarded],
     chosen: Safeguards,
 ) -> anyhow::Result<PathBuf> {
-    let stamp = safeguard::utc_stamp();
+    let stamp = migrate::state::utc_stamp();
     let mut record = ReplacementRecord {
         version: ReplacementRecord::VERSION,
         stack: run.plan.stack.clone(),
