@@ -333,19 +333,12 @@ async fn resume_launches_only_what_needs_it() {
     );
 }
 
-/// RunTask kept refusing one bot: the journal stays open, and the resume the run advises
-/// launches that bot only, never again the ones that succeeded.
-#[tokio::test(start_paused = true)]
-async fn a_launch_failure_keeps_the_journal_open_for_resume() {
+/// The fake AWS of `f`, but RunTask answers ThrottlingException "Rate exceeded" for bot `c`, on
+/// every attempt; the rule counts them.
+fn throttling_bot_c(f: &Fake) -> (Rule, Clients) {
     use aws_sdk_ecs::error::ErrorMetadata;
     use aws_sdk_ecs::operation::run_task::RunTaskError;
-    let dir = tempfile::tempdir().unwrap();
-    let opts = MigrationOptions {
-        max_attempts: 2,
-        ..options(dir.path())
-    };
-    let f = fake();
-    let refuse_c = mock!(aws_sdk_ecs::Client::run_task)
+    let throttled = mock!(aws_sdk_ecs::Client::run_task)
         .match_requests(|r| {
             r.overrides().unwrap().container_overrides()[0].command()[2].contains("#BOT#c")
         })
@@ -357,11 +350,27 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
                     .build(),
             )
         });
-    let rules: Vec<Rule> = std::iter::once(refuse_c).chain(f.rules.clone()).collect();
-    let refusing = Clients {
+    let rules: Vec<Rule> = std::iter::once(throttled.clone())
+        .chain(f.rules.clone())
+        .collect();
+    let clients = Clients {
         dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
     };
+    (throttled, clients)
+}
+
+/// RunTask kept refusing one bot: the journal stays open, and the resume the run advises
+/// launches that bot only, never again the ones that succeeded.
+#[tokio::test(start_paused = true)]
+async fn a_launch_failure_keeps_the_journal_open_for_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = MigrationOptions {
+        max_attempts: 2,
+        ..options(dir.path())
+    };
+    let f = fake();
+    let (_, refusing) = throttling_bot_c(&f);
     let report = run_migration(
         &refusing,
         &target(),
@@ -419,33 +428,13 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
 /// headers and extensions, about 1,500 characters).
 #[tokio::test(start_paused = true)]
 async fn a_throttled_launch_reports_one_readable_sentence() {
-    use aws_sdk_ecs::error::ErrorMetadata;
-    use aws_sdk_ecs::operation::run_task::RunTaskError;
     let dir = tempfile::tempdir().unwrap();
     let opts = MigrationOptions {
         max_attempts: 3,
         ..options(dir.path())
     };
     let f = fake();
-    let throttled = mock!(aws_sdk_ecs::Client::run_task)
-        .match_requests(|r| {
-            r.overrides().unwrap().container_overrides()[0].command()[2].contains("#BOT#c")
-        })
-        .then_error(|| {
-            RunTaskError::generic(
-                ErrorMetadata::builder()
-                    .code("ThrottlingException")
-                    .message("Rate exceeded")
-                    .build(),
-            )
-        });
-    let rules: Vec<Rule> = std::iter::once(throttled.clone())
-        .chain(f.rules.clone())
-        .collect();
-    let clients = Clients {
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
-    };
+    let (throttled, clients) = throttling_bot_c(&f);
     let report = run_migration(
         &clients,
         &target(),
