@@ -14,11 +14,10 @@ pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// A failed AWS call: `"<operation> failed: <code>: <message>"` when the service answered, the
 /// causes' text when it did not (timeout, connection, credentials). The SDK error is the source.
-/// Boxed, so that the error enums that carry it stay small.
-#[derive(Debug)]
+/// Boxed, so that the error enums that carry it stay small. Its `Debug` leaves the SDK error
+/// out too: a `{:?}` or an `unwrap` must not print the raw response either.
 pub struct AwsError(Box<Inner>);
 
-#[derive(Debug)]
 struct Inner {
     operation: &'static str,
     summary: String,
@@ -65,6 +64,16 @@ impl AwsError {
     /// `<code>: <message>`, or the causes when no answer came: without the operation.
     pub fn summary(&self) -> &str {
         &self.0.summary
+    }
+}
+
+impl std::fmt::Debug for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsError")
+            .field("operation", &self.0.operation)
+            .field("code", &self.0.code)
+            .field("summary", &self.0.summary)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,6 +150,11 @@ mod tests {
         );
         assert_eq!(err.code(), Some("ThrottlingException"));
         assert!(err.source().is_some());
+        let debug = format!("{err:?}");
+        assert!(
+            debug.len() < 200 && debug.contains("Rate exceeded"),
+            "{debug}"
+        );
         assert_eq!(
             chain(&Outer(err)),
             "reading the plan: RunTask failed: ThrottlingException: Rate exceeded"

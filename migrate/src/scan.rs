@@ -65,7 +65,7 @@ pub enum ScanError {
         source: AwsError,
     },
     #[error("a scan worker stopped unexpectedly: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -165,7 +165,7 @@ pub async fn scan_bots(
     drop(tx);
     let mut total = ScanStats::default();
     while let Some(joined) = workers.join_next().await {
-        let stats = joined.map_err(|e| ScanError::Worker(e.to_string()))??;
+        let stats = joined.map_err(ScanError::Worker)??;
         total.pages += stats.pages;
         total.scanned += stats.scanned;
         total.returned += stats.returned;
