@@ -139,7 +139,7 @@ impl Journal {
         let mut n = 0;
         let (path, file) = loop {
             let path = dir.join(state::journal_name(&stamp, n));
-            match open_private(OpenOptions::new().append(true).create_new(true), &path) {
+            match state::open_private(OpenOptions::new().append(true).create_new(true), &path) {
                 Ok(file) => break (path, file),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
                 Err(e) => return Err(io_err(&path)(e)),
@@ -254,12 +254,6 @@ pub fn read_for(
         });
     }
     Ok(state)
-}
-
-fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
-    options.open(path)
 }
 
 #[cfg(test)]

@@ -138,11 +138,8 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| match e.kind() {
+    let opened = open_private(OpenOptions::new().write(true).create_new(true), path);
+    let mut file = opened.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => StateError::WouldOverwrite(path.to_owned()),
         _ => io(path)(e),
     })?;
@@ -153,6 +150,14 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         Some(dir) => sync_dir(dir),
         None => Ok(()),
     }
+}
+
+/// Opens `path` with `options`, a file it creates being 0600 from its creation (the journal, the
+/// lock, the private files: never created wider and then narrowed, which leaves a window).
+pub fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options.open(path)
 }
 
 /// fsync of a directory: a file just created in it is only durable once its entry is.
