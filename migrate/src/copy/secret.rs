@@ -63,47 +63,7 @@ pub async fn create(
         KEY_PORT: source.port,
     })
     .to_string();
-    let mut attempt = 1;
-    let secret = loop {
-        let candidate = if attempt == 1 {
-            name.to_owned()
-        } else {
-            format!("{name}-{attempt}")
-        };
-        let created = sm
-            .create_secret()
-            .name(&candidate)
-            .description(
-                "Temporary: the restored cluster's connection for `cargo xtask copy-vectors`; \
-                 deleted when the copy task stops",
-            )
-            .secret_string(&value)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await;
-        match created {
-            Ok(out) => {
-                break TemporarySecret {
-                    arn: out.arn().unwrap_or(&candidate).to_owned(),
-                    name: candidate,
-                };
-            }
-            Err(e)
-                if attempt < NAME_ATTEMPTS
-                    && matches!(
-                        e.as_service_error(),
-                        Some(CreateSecretError::ResourceExistsException(_))
-                    ) =>
-            {
-                attempt += 1;
-            }
-            Err(e) => return Err(CopyError::aws("CreateSecret", e)),
-        }
-    };
+    let secret = create_unique(sm, name, &value, tags).await?;
     let policy = sm
         .put_resource_policy()
         .secret_id(&secret.arn)
@@ -127,6 +87,56 @@ pub async fn create(
         return Err(error);
     }
     Ok(secret)
+}
+
+/// CreateSecret under `name`, or `name-2`, `name-3`, ... while the name is taken.
+async fn create_unique(
+    sm: &Client,
+    name: &str,
+    value: &str,
+    tags: &[(String, String)],
+) -> Result<TemporarySecret, CopyError> {
+    let mut attempt = 1;
+    loop {
+        let candidate = if attempt == 1 {
+            name.to_owned()
+        } else {
+            format!("{name}-{attempt}")
+        };
+        let created = sm
+            .create_secret()
+            .name(&candidate)
+            .description(
+                "Temporary: the restored cluster's connection for `cargo xtask copy-vectors`; \
+                 deleted when the copy task stops",
+            )
+            .secret_string(value)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await;
+        match created {
+            Ok(out) => {
+                return Ok(TemporarySecret {
+                    arn: out.arn().unwrap_or(&candidate).to_owned(),
+                    name: candidate,
+                });
+            }
+            Err(e)
+                if attempt < NAME_ATTEMPTS
+                    && matches!(
+                        e.as_service_error(),
+                        Some(CreateSecretError::ResourceExistsException(_))
+                    ) =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(CopyError::aws("CreateSecret", e)),
+        }
+    }
 }
 
 /// Deletes at once (no recovery window): the value is a copy of the recorded credentials.
