@@ -8,6 +8,7 @@ use aws_sdk_secretsmanager::types::Tag;
 
 use super::{CopyError, SourceConnection};
 use crate::error_text::AwsError;
+use crate::secret::SecretValue;
 
 /// The keys of the temporary secret's JSON; the container's `secrets` name them.
 pub const KEY_USERNAME: &str = "username";
@@ -56,14 +57,17 @@ pub async fn create(
     execution_role_arn: &str,
     tags: &[(String, String)],
 ) -> Result<TemporarySecret, CopyError> {
-    let value = serde_json::json!({
-        KEY_USERNAME: source.username,
-        KEY_PASSWORD: source.password.expose(),
-        KEY_HOST: source.host,
-        KEY_PORT: source.port,
-    })
-    .to_string();
-    let secret = create_unique(sm, name, &value, tags).await?;
+    // The secret string, password included, is zeroed when this function returns.
+    let value = SecretValue::new(
+        serde_json::json!({
+            KEY_USERNAME: source.username,
+            KEY_PASSWORD: source.password.expose(),
+            KEY_HOST: source.host,
+            KEY_PORT: source.port,
+        })
+        .to_string(),
+    );
+    let secret = create_unique(sm, name, value.expose(), tags).await?;
     let policy = sm
         .put_resource_policy()
         .secret_id(&secret.arn)
