@@ -333,6 +333,47 @@ async fn resume_launches_only_what_needs_it() {
     );
 }
 
+/// A run against the fake AWS with RunTask throttling bot `c` on every attempt, at most
+/// `max_attempts` of them: the fake, the throttling rule (it counts the attempts), the options
+/// and the report.
+async fn run_throttling_bot_c(
+    dir: &std::path::Path,
+    max_attempts: u32,
+) -> (Fake, Rule, MigrationOptions, MigrationReport) {
+    let opts = MigrationOptions {
+        max_attempts,
+        ..options(dir)
+    };
+    let f = fake();
+    let (throttled, clients) = throttling_bot_c(&f);
+    let report = run(&clients, &opts).await;
+    (f, throttled, opts, report)
+}
+
+/// A whole run, without events or interrupt, that must not fail.
+async fn run(clients: &Clients, opts: &MigrationOptions) -> MigrationReport {
+    run_migration(
+        clients,
+        &target(),
+        opts,
+        Arc::new(NoEvents),
+        &Interrupt::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The fake AWS of `f` with `first` tried before its rules.
+fn clients_with(first: &Rule, f: &Fake) -> Clients {
+    let rules: Vec<Rule> = std::iter::once(first.clone())
+        .chain(f.rules.clone())
+        .collect();
+    Clients {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
+    }
+}
+
 /// The fake AWS of `f`, but RunTask answers ThrottlingException "Rate exceeded" for bot `c`, on
 /// every attempt; the rule counts them.
 fn throttling_bot_c(f: &Fake) -> (Rule, Clients) {
@@ -350,13 +391,7 @@ fn throttling_bot_c(f: &Fake) -> (Rule, Clients) {
                     .build(),
             )
         });
-    let rules: Vec<Rule> = std::iter::once(throttled.clone())
-        .chain(f.rules.clone())
-        .collect();
-    let clients = Clients {
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
-    };
+    let clients = clients_with(&throttled, f);
     (throttled, clients)
 }
 
@@ -365,21 +400,7 @@ fn throttling_bot_c(f: &Fake) -> (Rule, Clients) {
 #[tokio::test(start_paused = true)]
 async fn a_launch_failure_keeps_the_journal_open_for_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = MigrationOptions {
-        max_attempts: 2,
-        ..options(dir.path())
-    };
-    let f = fake();
-    let (_, refusing) = throttling_bot_c(&f);
-    let report = run_migration(
-        &refusing,
-        &target(),
-        &opts,
-        Arc::new(NoEvents),
-        &Interrupt::new(),
-    )
-    .await
-    .unwrap();
+    let (f, _, opts, report) = run_throttling_bot_c(dir.path(), 2).await;
     assert_eq!(outcome_of(&report, "c"), "launch_failed");
     assert_eq!(f.launched.lock().unwrap().len(), 2);
     let found = crate::journal::find_latest(dir.path(), &opts.stack, &target().fingerprint())
@@ -391,26 +412,12 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
     let f = fake();
     let list = mock!(aws_sdk_ecs::Client::list_tasks)
         .then_output(|| aws_sdk_ecs::operation::list_tasks::ListTasksOutput::builder().build());
-    let rules: Vec<Rule> = std::iter::once(list.clone())
-        .chain(f.rules.clone())
-        .collect();
-    let resuming = Clients {
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
-    };
+    let resuming = clients_with(&list, &f);
     let resume = MigrationOptions {
         resume: Resume::Journal(found.path),
         ..opts
     };
-    let report = run_migration(
-        &resuming,
-        &target(),
-        &resume,
-        Arc::new(NoEvents),
-        &Interrupt::new(),
-    )
-    .await
-    .unwrap();
+    let report = run(&resuming, &resume).await;
     let launched = f.launched.lock().unwrap().clone();
     assert_eq!(launched.len(), 1, "{launched:?}");
     assert!(launched[0].contains("#BOT#c"));
@@ -429,21 +436,7 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
 #[tokio::test(start_paused = true)]
 async fn a_throttled_launch_reports_one_readable_sentence() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = MigrationOptions {
-        max_attempts: 3,
-        ..options(dir.path())
-    };
-    let f = fake();
-    let (throttled, clients) = throttling_bot_c(&f);
-    let report = run_migration(
-        &clients,
-        &target(),
-        &opts,
-        Arc::new(NoEvents),
-        &Interrupt::new(),
-    )
-    .await
-    .unwrap();
+    let (_, throttled, _, report) = run_throttling_bot_c(dir.path(), 3).await;
     assert_eq!(throttled.num_calls(), 3);
     let row = row_of(&report, "c");
     assert_eq!(row.outcome, crate::OutcomeKind::LaunchFailed);
