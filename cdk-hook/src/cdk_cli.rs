@@ -141,10 +141,7 @@ pub(crate) async fn run(
     if status.success() {
         Ok(())
     } else {
-        Err(CdkHookError::CdkFailed {
-            method,
-            code: status.code(),
-        })
+        Err(CdkHookError::cdk_exit(method, status.code()))
     }
 }
 

@@ -200,7 +200,7 @@ impl ChangeSetReviewer {
         {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ChangeSetNotFound") => Ok(()),
-            Err(e) => Err(CdkHookError::aws("DeleteChangeSet", &e)),
+            Err(e) => Err(CdkHookError::aws("DeleteChangeSet", e)),
         }
     }
 
@@ -235,7 +235,7 @@ impl ChangeSetReviewer {
         {
             Ok(out) => out,
             Err(e) if is_missing_stack(e.code(), e.message()) => return Ok(None),
-            Err(e) => return Err(CdkHookError::aws("GetTemplate", &e)),
+            Err(e) => return Err(CdkHookError::aws("GetTemplate", e)),
         };
         let Some(body) = out.template_body() else {
             return Ok(None);
@@ -303,5 +303,5 @@ fn describe_error(
             detail: e.message().unwrap_or_default().to_owned(),
         };
     }
-    CdkHookError::aws("DescribeChangeSet", &e)
+    CdkHookError::aws("DescribeChangeSet", e)
 }

@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+pub use migrate::error_text::AwsError;
+use migrate::state::StateError;
+
 /// Everything that can go wrong while preparing, reading or classifying a change set.
 #[derive(Debug, thiserror::Error)]
 pub enum CdkHookError {
@@ -15,11 +19,11 @@ pub enum CdkHookError {
     #[error("npx not found on PATH: install Node.js (npm ships npx) to run the CDK CLI")]
     NpxMissing,
 
-    #[error("`cdk deploy --method={method}` failed with {}", exit_text(*.code))]
-    CdkFailed {
-        method: &'static str,
-        code: Option<i32>,
-    },
+    #[error("`cdk deploy --method={method}` failed with exit code {code}")]
+    CdkFailed { method: &'static str, code: i32 },
+
+    #[error("`cdk deploy --method={method}` failed with no exit code (killed by a signal)")]
+    CdkKilled { method: &'static str },
 
     #[error("could not read the CDK CLI's version from `npx cdk --version`: {0:?}")]
     CdkVersion(String),
@@ -40,10 +44,22 @@ pub enum CdkHookError {
         waited_secs: u64,
     },
 
-    #[error("{operation} failed: {message}")]
-    Aws {
+    /// An AWS call failed; the SDK's error is the source, its code and message the text.
+    #[error("{0}")]
+    Aws(#[source] AwsError),
+
+    /// An AWS answer lacked what the call exists for (no ARN, no value, no update).
+    #[error("{operation} failed: {detail}")]
+    Unexpected {
         operation: &'static str,
-        message: String,
+        detail: String,
+    },
+
+    #[error("serializing the {what}: {source}")]
+    Serialize {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
     },
 
     #[error("{}: {reason}", .path.display())]
@@ -102,6 +118,10 @@ pub enum CdkHookError {
     #[error("{} already exists: a record is never overwritten", .0.display())]
     WouldOverwrite(PathBuf),
 
+    /// The state directory (`.xtask/<stack>/`) could not be made private or written.
+    #[error(transparent)]
+    State(StateError),
+
     #[error("guard configuration: {0}")]
     GuardConfig(String),
 
@@ -114,13 +134,6 @@ fn region_hint(detail: &str) -> String {
         String::new()
     } else {
         format!(" ({detail}); check --region and --profile")
-    }
-}
-
-fn exit_text(code: Option<i32>) -> String {
-    match code {
-        Some(c) => format!("exit code {c}"),
-        None => "no exit code (killed by a signal)".to_owned(),
     }
 }
 
@@ -139,35 +152,35 @@ impl CdkHookError {
         }
     }
 
-    pub(crate) fn aws<E>(operation: &'static str, err: &E) -> Self
+    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
     where
-        E: std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        Self::Aws {
+        Self::Aws(AwsError::new(operation, err))
+    }
+
+    pub(crate) fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unexpected {
             operation,
-            message: error_chain(err),
+            detail: detail.into(),
+        }
+    }
+
+    /// The CDK CLI's exit status, when it did not succeed.
+    pub(crate) fn cdk_exit(method: &'static str, code: Option<i32>) -> Self {
+        match code {
+            Some(code) => Self::CdkFailed { method, code },
+            None => Self::CdkKilled { method },
         }
     }
 }
 
-/// The SDK's `Display` of an `SdkError` says only "service error"; the useful text is in the
-/// source chain.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
+impl From<StateError> for CdkHookError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::WouldOverwrite(path) => Self::WouldOverwrite(path),
+            StateError::Io { path, source } => Self::Io { path, source },
+            other => Self::State(other),
         }
-        source = s.source();
     }
-    if text.contains("loading credentials") {
-        text.push_str(
-            " (no AWS credentials found: export AWS_PROFILE and run `aws sso login` for SSO, pass \
-             --profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-        );
-    }
-    text
 }

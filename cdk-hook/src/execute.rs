@@ -77,7 +77,7 @@ pub async fn ensure_executable(
                     change_set: change_set_id.to_owned(),
                 }
             }
-            _ => CdkHookError::aws("DescribeChangeSet", &e),
+            _ => CdkHookError::aws("DescribeChangeSet", e),
         })?;
     let ready = out.status() == Some(&ChangeSetStatus::CreateComplete)
         && out.execution_status() == Some(&ExecutionStatus::Available);
@@ -142,7 +142,7 @@ pub async fn execute_with_sdk(
                 execution_status: "(not available)".to_owned(),
                 reason: e.message().map(str::to_owned),
             },
-            _ => CdkHookError::aws("ExecuteChangeSet", &e),
+            _ => CdkHookError::aws("ExecuteChangeSet", e),
         })?;
     Ok(())
 }

@@ -179,6 +179,19 @@ impl DataFate {
     pub fn leaves_the_stack(self) -> bool {
         !matches!(self, Self::Unchanged | Self::FollowsCluster)
     }
+
+    /// The words the safeguard lines use.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Replaced => "replaced",
+            Self::Destroyed => "destroyed",
+            Self::DestroyedWithSnapshot => "destroyed with a final snapshot",
+            Self::Orphaned => "orphaned (removed from the stack, kept in the account)",
+            Self::FollowsCluster => "an Aurora member (its cluster's fate is what counts)",
+            Self::Unknown => "going away in a way nobody could read",
+        }
+    }
 }
 
 /// One reason for the verdict: a change-set `Details[]` entry or a template property difference.

@@ -76,7 +76,7 @@ pub async fn physical_id(
             .filter(|id| !id.is_empty())
             .map(str::to_owned)),
         Err(e) if e.code() == Some("ValidationError") => Ok(None),
-        Err(e) => Err(CdkHookError::aws("DescribeStackResource", &e)),
+        Err(e) => Err(CdkHookError::aws("DescribeStackResource", e)),
     }
 }
 
@@ -93,7 +93,7 @@ pub async fn resources_of_type(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CdkHookError::aws("ListStackResources", &e))?;
+        let page = page.map_err(|e| CdkHookError::aws("ListStackResources", e))?;
         for r in page.stack_resource_summaries() {
             if r.resource_type() == Some(resource_type)
                 && let (Some(logical), Some(physical)) =
@@ -123,7 +123,7 @@ pub async fn stack_status(
                     detail: e.message().unwrap_or_default().to_owned(),
                 }
             } else {
-                CdkHookError::aws("DescribeStacks", &e)
+                CdkHookError::aws("DescribeStacks", e)
             }
         })?;
     let s = out
@@ -161,7 +161,7 @@ impl StackWatcher {
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| CdkHookError::aws("DescribeStackEvents", &e))?;
+            .map_err(|e| CdkHookError::aws("DescribeStackEvents", e))?;
         let seen = newest
             .stack_events()
             .iter()
@@ -208,14 +208,14 @@ impl StackWatcher {
                 });
             }
             if !started && marked.elapsed() > start_timeout {
-                return Err(CdkHookError::Aws {
-                    operation: "DescribeStackEvents",
-                    message: format!(
+                return Err(CdkHookError::unexpected(
+                    "DescribeStackEvents",
+                    format!(
                         "stack {} shows no update after {} s (status {status})",
                         self.stack,
                         start_timeout.as_secs()
                     ),
-                });
+                ));
             }
             tokio::time::sleep(self.poll).await;
         }
@@ -232,7 +232,7 @@ impl StackWatcher {
             .send();
         let mut fresh = Vec::new();
         'pages: while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| CdkHookError::aws("DescribeStackEvents", &e))?;
+            let page = page.map_err(|e| CdkHookError::aws("DescribeStackEvents", e))?;
             let mut reached_seen = false;
             for event in page.stack_events() {
                 let line = StackEventLine::from_sdk(event);

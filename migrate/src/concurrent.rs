@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::types::DesiredStatus;
 
+use crate::error_text::AwsError;
 use crate::existing::task_family;
 use crate::target::MigrationTarget;
 
@@ -33,7 +33,7 @@ pub async fn other_runs(
     ecs: &Client,
     target: &MigrationTarget,
     own: &[String],
-) -> Result<Vec<OtherRun>, String> {
+) -> Result<Vec<OtherRun>, AwsError> {
     let mut arns = Vec::new();
     let mut pages = ecs
         .list_tasks()
@@ -43,7 +43,7 @@ pub async fn other_runs(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| DisplayErrorContext(&e).to_string())?;
+        let page = page.map_err(|e| AwsError::new("ListTasks", e))?;
         arns.extend(page.task_arns().iter().cloned());
     }
     let mut runs: BTreeMap<String, usize> = BTreeMap::new();
@@ -54,7 +54,7 @@ pub async fn other_runs(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| AwsError::new("DescribeTasks", e))?;
         for task in out.tasks() {
             if task.last_status() == Some("STOPPED") {
                 continue;

@@ -3,10 +3,10 @@
 //! then `DescribeTasks` to match `startedBy` and the bot's keys in the command.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::types::DesiredStatus;
 
 use crate::bot::BotKey;
+use crate::error_text::AwsError;
 use crate::target::MigrationTarget;
 
 /// Looks for a task already started for `bot` under `started_by` (see the module docs of `launch`).
@@ -15,7 +15,7 @@ pub async fn find_existing_task(
     target: &MigrationTarget,
     bot: &BotKey,
     started_by: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, AwsError> {
     // ECS: "When you specify startedBy as the filter, it must be the only filter that you use",
     // and ListTasks then lists running tasks only. Stopped tasks are found through the task
     // definition's family instead, and matched on startedBy below.
@@ -32,7 +32,7 @@ pub async fn find_existing_task(
     for request in [running, stopped] {
         let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| DisplayErrorContext(&e).to_string())?;
+            let page = page.map_err(|e| AwsError::new("ListTasks", e))?;
             arns.extend(page.task_arns().iter().cloned());
         }
     }
@@ -47,7 +47,7 @@ pub async fn find_existing_task(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| AwsError::new("DescribeTasks", e))?;
         let found = out.tasks().iter().find(|task| {
             task.started_by() == Some(started_by)
                 && task.overrides().is_some_and(|o| {

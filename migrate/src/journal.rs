@@ -135,11 +135,11 @@ impl Journal {
     ) -> Result<Self, JournalError> {
         let dir = stack_dir(state_dir, stack);
         state::create_private_dir(&dir)?;
-        let stamp = now_compact();
+        let stamp = state::utc_stamp();
         let mut n = 0;
         let (path, file) = loop {
             let path = dir.join(state::journal_name(&stamp, n));
-            match open_private(OpenOptions::new().append(true).create_new(true), &path) {
+            match state::open_private(OpenOptions::new().append(true).create_new(true), &path) {
                 Ok(file) => break (path, file),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
                 Err(e) => return Err(io_err(&path)(e)),
@@ -159,7 +159,7 @@ impl Journal {
                 fingerprint: target.fingerprint(),
                 target: target.clone(),
                 vector_store: vector_store.cloned().map(Box::new),
-                at: now_rfc3339(),
+                at: state::utc_now_rfc3339(),
             },
             true,
         )?;
@@ -197,7 +197,7 @@ impl Journal {
         journal.append(
             &Entry::Resumed {
                 run_id: run_id.to_owned(),
-                at: now_rfc3339(),
+                at: state::utc_now_rfc3339(),
             },
             true,
         )?;
@@ -221,7 +221,12 @@ impl Journal {
     }
 
     pub fn finish(&self) -> Result<(), JournalError> {
-        self.append(&Entry::Finished { at: now_rfc3339() }, true)
+        self.append(
+            &Entry::Finished {
+                at: state::utc_now_rfc3339(),
+            },
+            true,
+        )
     }
 }
 
@@ -249,26 +254,6 @@ pub fn read_for(
         });
     }
     Ok(state)
-}
-
-fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
-    options.open(path)
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// `20250102T030405Z`: sortable and safe in file names.
-pub(crate) fn now_compact() -> String {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::config::retry::RetryConfig;
-use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::operation::run_task::RunTaskOutput;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, ContainerOverride, LaunchType, NetworkConfiguration,
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bot::BotKey;
 use crate::ctx::Ctx;
+use crate::error_text::AwsError;
 use crate::events::Event;
 pub use crate::existing::find_existing_task;
 use crate::journal::{Entry, JournalError};
@@ -48,7 +49,8 @@ pub(crate) struct LaunchJob {
     pub check_existing: Option<String>,
 }
 
-/// Why one RunTask attempt did not start a task, as far as the caller knows.
+/// Why one RunTask attempt did not start a task, as far as the caller knows. Each holds what
+/// happened in one line: the service's `<code>: <message>`, or why no answer came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptError {
     /// Throttling: refused before ECS looked at it, nothing started; worth another attempt.
@@ -78,7 +80,7 @@ pub fn run_task_request(
     bot: &BotKey,
     started_by: &str,
     client_token: &str,
-) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, String> {
+) -> Result<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder, AwsError> {
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(target.subnets.clone()))
         .set_security_groups(Some(target.security_groups.clone()))
@@ -88,7 +90,7 @@ pub fn run_task_request(
             AssignPublicIp::Disabled
         })
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| AwsError::other("RunTask", e))?;
     Ok(ecs
         .run_task()
         .cluster(&target.cluster)
@@ -124,7 +126,7 @@ pub async fn attempt_launch(
     client_token: &str,
 ) -> Result<String, AttemptError> {
     let request = run_task_request(ecs, target, bot, started_by, client_token)
-        .map_err(AttemptError::Fatal)?;
+        .map_err(|e| AttemptError::Fatal(e.summary().to_owned()))?;
     let answer = request
         .customize()
         .config_override(
@@ -140,7 +142,7 @@ pub async fn attempt_launch(
                 format!("RunTask failures: {}", failures.join("; "))
             })
         }),
-        Err(err) => Err(classify(&err)),
+        Err(err) => Err(classify(err)),
     }
 }
 
@@ -162,10 +164,19 @@ pub(crate) fn started_task(out: &RunTaskOutput) -> Result<String, Vec<String>> {
         .collect())
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    err: &SdkError<E, HttpResponse>,
-) -> AttemptError {
-    let text = DisplayErrorContext(err).to_string();
+fn classify<E>(err: SdkError<E, HttpResponse>) -> AttemptError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let kind = attempt_kind(&err);
+    kind(AwsError::new("RunTask", err).summary().to_owned())
+}
+
+/// Which kind of failure `err` is, by the service's answer (or its absence).
+fn attempt_kind<E>(err: &SdkError<E, HttpResponse>) -> fn(String) -> AttemptError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -177,18 +188,49 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             ) || message.contains("Rate exceeded")
                 || status == 429;
             if status >= 500 || code == "ServerException" {
-                AttemptError::Unanswered(text)
+                AttemptError::Unanswered
             } else if throttled {
-                AttemptError::Retryable(text)
+                AttemptError::Retryable
             } else {
-                AttemptError::Fatal(text)
+                AttemptError::Fatal
             }
         }
         // Never sent: nothing can have started.
-        SdkError::ConstructionFailure(_) => AttemptError::Retryable(text),
+        SdkError::ConstructionFailure(_) => AttemptError::Retryable,
         // Timeouts and connection trouble: the call may or may not have reached ECS; the client
         // token makes a repeat harmless on AWS.
-        _ => AttemptError::Unanswered(text),
+        _ => AttemptError::Unanswered,
+    }
+}
+
+/// What to do about a launch that failed with `last`: the report's reason ends with it.
+fn advice(last: &AttemptError) -> &'static str {
+    match last {
+        AttemptError::Retryable(_) => {
+            "ECS throttled RunTask on every attempt: lower --rate, then launch it again with \
+             `cargo xtask migrate --resume`"
+        }
+        AttemptError::Capacity(_) => {
+            "Fargate had no capacity for the task: wait a few minutes, then launch it again with \
+             `cargo xtask migrate --resume`"
+        }
+        AttemptError::Unanswered(_) => {
+            "ECS did not answer: check the network and the AWS endpoint, then launch it again with \
+             `cargo xtask migrate --resume`"
+        }
+        AttemptError::Fatal(_) => {
+            "ECS refused the request: check the target (cluster, task definition, container, \
+             subnets, security groups) and the permissions, then launch it again with \
+             `cargo xtask migrate --resume`"
+        }
+    }
+}
+
+impl AttemptError {
+    fn text(&self) -> &str {
+        match self {
+            Self::Retryable(t) | Self::Capacity(t) | Self::Unanswered(t) | Self::Fatal(t) => t,
+        }
     }
 }
 
@@ -214,31 +256,32 @@ pub async fn launch_with_retries(
         limiter.acquire().await;
     }
     loop {
-        let reason = match attempt_launch(ecs, target, bot, started_by, &client_token).await {
+        let failed = match attempt_launch(ecs, target, bot, started_by, &client_token).await {
             Ok(arn) => return Ok(arn),
-            Err(AttemptError::Fatal(reason)) => {
+            Err(failed) => failed,
+        };
+        match &failed {
+            AttemptError::Fatal(text) => {
                 return Err(GaveUp {
-                    reason,
+                    reason: format!("RunTask refused: {text}. {}", advice(&failed)),
                     maybe_started,
                 });
             }
-            Err(AttemptError::Unanswered(reason)) => {
-                maybe_started = true;
-                reason
-            }
-            Err(AttemptError::Retryable(reason)) => reason,
-            Err(AttemptError::Capacity(reason)) => {
-                client_token = format!("{started_by}-r{attempt}");
-                reason
-            }
-        };
+            AttemptError::Unanswered(_) => maybe_started = true,
+            AttemptError::Retryable(_) => {}
+            AttemptError::Capacity(_) => client_token = format!("{started_by}-r{attempt}"),
+        }
         if attempt >= max {
             return Err(GaveUp {
-                reason: format!("gave up after {attempt} attempts: {reason}"),
+                reason: format!(
+                    "gave up after {attempt} attempts: {}. {}",
+                    failed.text(),
+                    advice(&failed)
+                ),
                 maybe_started,
             });
         }
-        on_retry(attempt, &reason);
+        on_retry(attempt, failed.text());
         tokio::time::sleep(policy.backoff.delay(attempt - 1)).await;
         limiter.acquire().await;
         attempt += 1;
@@ -368,13 +411,34 @@ async fn launch_one(
         },
         true,
     )?;
+    match launch_journaled(&ctx, &job, &limiter, policy).await {
+        Ok(task_arn) => {
+            ctx.record_launched(bot, &task_arn)?;
+            let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
+            Ok(true)
+        }
+        Err(reason) => {
+            ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
+            Ok(false)
+        }
+    }
+}
+
+/// The launch after its intent is journaled: the task's ARN, or why the bot has none.
+async fn launch_journaled(
+    ctx: &Ctx,
+    job: &LaunchJob,
+    limiter: &TokenBucket,
+    policy: RetryPolicy,
+) -> Result<String, String> {
+    let bot = &job.bot;
     let events = ctx.events.clone();
     let result = launch_with_retries(
         &ctx.ecs,
         &ctx.target,
         bot,
         &job.started_by,
-        &limiter,
+        limiter,
         policy,
         true,
         |attempt, reason| {
@@ -386,7 +450,7 @@ async fn launch_one(
         },
     )
     .await;
-    let found = match result {
+    match result {
         Ok(task_arn) => Ok(task_arn),
         // The last answers were lost, not refusals: the task may run (AWS answers a repeated
         // client token with the first call's task, but that answer can be lost too). Reporting the
@@ -402,17 +466,6 @@ async fn launch_one(
             )),
         },
         Err(GaveUp { reason, .. }) => Err(reason),
-    };
-    match found {
-        Ok(task_arn) => {
-            ctx.record_launched(bot, &task_arn)?;
-            let _ = tracker.send(Tracked::new(bot.clone(), task_arn, Some(permit)));
-            Ok(true)
-        }
-        Err(reason) => {
-            ctx.record_outcome(bot, Outcome::LaunchFailed { reason }, None)?;
-            Ok(false)
-        }
     }
 }
 

@@ -81,9 +81,7 @@ impl StateLock {
         };
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(io)?;
+        let mut file = state::open_private(&mut options, &path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -98,7 +96,7 @@ impl StateLock {
             command: command.to_owned(),
             pid: std::process::id(),
             host: hostname(),
-            since: crate::journal::now_rfc3339(),
+            since: state::utc_now_rfc3339(),
         };
         let text = serde_json::to_vec(&holder).expect("the holder serializes");
         file.set_len(0)

@@ -30,18 +30,73 @@ pub enum Outcome {
     Planned,
 }
 
-impl Outcome {
-    pub fn label(&self) -> &'static str {
+/// Which [`Outcome`], without its reason: a report row's `outcome`, serialized as the same
+/// snake-case word as the outcome's `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Succeeded,
+    Failed,
+    LaunchFailed,
+    Skipped,
+    Malformed,
+    StillRunning,
+    NotLaunched,
+    Planned,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed { .. } => "failed",
-            Outcome::LaunchFailed { .. } => "launch_failed",
-            Outcome::Skipped => "skipped",
-            Outcome::Malformed { .. } => "malformed",
-            Outcome::StillRunning => "still_running",
-            Outcome::NotLaunched => "not_launched",
-            Outcome::Planned => "planned",
+            OutcomeKind::Succeeded => "succeeded",
+            OutcomeKind::Failed => "failed",
+            OutcomeKind::LaunchFailed => "launch_failed",
+            OutcomeKind::Skipped => "skipped",
+            OutcomeKind::Malformed => "malformed",
+            OutcomeKind::StillRunning => "still_running",
+            OutcomeKind::NotLaunched => "not_launched",
+            OutcomeKind::Planned => "planned",
         }
+    }
+
+    /// The bot needs someone's attention: it failed, or its item is not a bot.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            OutcomeKind::Failed | OutcomeKind::LaunchFailed | OutcomeKind::Malformed
+        )
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A row's outcome compared with its word in the report, as a reader of the JSON would.
+impl PartialEq<&str> for OutcomeKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Outcome {
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Succeeded => OutcomeKind::Succeeded,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+            Outcome::LaunchFailed { .. } => OutcomeKind::LaunchFailed,
+            Outcome::Skipped => OutcomeKind::Skipped,
+            Outcome::Malformed { .. } => OutcomeKind::Malformed,
+            Outcome::StillRunning => OutcomeKind::StillRunning,
+            Outcome::NotLaunched => OutcomeKind::NotLaunched,
+            Outcome::Planned => OutcomeKind::Planned,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     pub fn reason(&self) -> Option<&str> {
@@ -70,7 +125,7 @@ pub struct BotRow {
     pub bot_id: Option<String>,
     /// `succeeded`, `failed`, `launch_failed`, `skipped`, `malformed`, `still_running`,
     /// `not_launched` or `planned`.
-    pub outcome: String,
+    pub outcome: OutcomeKind,
     /// The ECS task of the last launch, when there was one.
     pub task_arn: Option<String>,
     /// Why a bot failed, failed to launch or is malformed.
@@ -89,7 +144,7 @@ impl BotRow {
             pk,
             sk,
             bot_id,
-            outcome: outcome.label().to_owned(),
+            outcome: outcome.kind(),
             task_arn,
             reason: outcome.reason().map(str::to_owned),
         }
@@ -116,15 +171,15 @@ pub struct Counts {
 
 impl Counts {
     pub fn add(&mut self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Succeeded => self.succeeded += 1,
-            Outcome::Failed { .. } => self.failed += 1,
-            Outcome::LaunchFailed { .. } => self.launch_failed += 1,
-            Outcome::Skipped => self.skipped += 1,
-            Outcome::Malformed { .. } => self.malformed += 1,
-            Outcome::StillRunning => self.still_running += 1,
-            Outcome::NotLaunched => self.not_launched += 1,
-            Outcome::Planned => self.planned += 1,
+        match outcome.kind() {
+            OutcomeKind::Succeeded => self.succeeded += 1,
+            OutcomeKind::Failed => self.failed += 1,
+            OutcomeKind::LaunchFailed => self.launch_failed += 1,
+            OutcomeKind::Skipped => self.skipped += 1,
+            OutcomeKind::Malformed => self.malformed += 1,
+            OutcomeKind::StillRunning => self.still_running += 1,
+            OutcomeKind::NotLaunched => self.not_launched += 1,
+            OutcomeKind::Planned => self.planned += 1,
         }
     }
 }

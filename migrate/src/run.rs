@@ -43,41 +43,85 @@ pub async fn execute_plan(
     interrupt: &Interrupt,
 ) -> Result<MigrationReport, MigrateError> {
     let run_id = new_run_id();
+    let (journal, earlier) = open_journal(plan, options, &run_id)?;
+    let ledger = Ledger::default();
+    let decided = settle_decided(plan, earlier.as_ref(), &run_id, options, &ledger);
+    let Some(journal) = journal else {
+        let times = Phases::default();
+        return build_report(plan, options, &run_id, None, &ledger, false, times);
+    };
+    let ctx = Arc::new(Ctx {
+        ecs: clients.ecs.clone(),
+        ddb: clients.dynamodb.clone(),
+        target: plan.target.clone(),
+        journal,
+        events: events.clone(),
+        ledger,
+    });
+    events.emit(Event::LaunchStarting {
+        to_launch: decided.to_launch,
+        to_track: decided.tracks.len() as u64,
+    });
+    let jobs = decisions(plan, earlier.as_ref(), &run_id, options).filter_map(launch_job);
+    let times = launch_and_track(&ctx, jobs, decided.tracks, options, interrupt).await?;
+    let interrupted = interrupt.is_stopping() || interrupt.is_aborted();
+    let report = build_report(
+        plan,
+        options,
+        &run_id,
+        Some(&ctx.journal),
+        &ctx.ledger,
+        interrupted,
+        times,
+    )?;
+    close_journal(&ctx.journal, &report)?;
+    Ok(report)
+}
+
+/// The run's journal (none for a dry run) and, on resume, what the earlier runs recorded.
+fn open_journal(
+    plan: &Plan,
+    options: &MigrationOptions,
+    run_id: &str,
+) -> Result<(Option<Journal>, Option<JournalState>), MigrateError> {
     let target = &plan.target;
-    let (journal, earlier) = match (&options.resume, options.dry_run) {
+    let store = options.vector_store.as_ref();
+    Ok(match (&options.resume, options.dry_run) {
         (Resume::Fresh, true) => (None, None),
-        (Resume::Journal(path), true) => (
-            None,
-            Some(journal::read_for(
-                path,
-                target,
-                options.vector_store.as_ref(),
-            )?),
-        ),
-        (Resume::Fresh, false) => (
-            Some(Journal::create(
-                &options.state_dir,
-                &options.stack,
-                target,
-                options.vector_store.as_ref(),
-                &run_id,
-            )?),
-            None,
-        ),
+        (Resume::Journal(path), true) => (None, Some(journal::read_for(path, target, store)?)),
+        (Resume::Fresh, false) => {
+            let journal =
+                Journal::create(&options.state_dir, &options.stack, target, store, run_id)?;
+            (Some(journal), None)
+        }
         (Resume::Journal(path), false) => {
-            let (j, state) = Journal::reopen(path, target, options.vector_store.as_ref(), &run_id)?;
+            let (j, state) = Journal::reopen(path, target, store, run_id)?;
             (Some(j), Some(state))
         }
-    };
+    })
+}
 
-    let ledger = Ledger::default();
-    let earlier = earlier.as_ref();
-    // First pass: every bot settled before launching gets its row now; launches are only counted
-    // here. The launcher pulls them one by one from a second pass, so no list of jobs (one per
-    // bot) is ever built.
+/// What the first pass over the decisions leaves to the launch phase.
+struct Decided {
+    /// Bots to launch; the launcher pulls them from a second pass.
+    to_launch: u64,
+    /// Tasks of earlier runs to track to their end.
+    tracks: Vec<(BotKey, String)>,
+}
+
+/// First pass: every bot settled before launching gets its row now; launches are only counted
+/// here. The launcher pulls them one by one from a second pass, so no list of jobs (one per
+/// bot) is ever built.
+fn settle_decided(
+    plan: &Plan,
+    earlier: Option<&JournalState>,
+    run_id: &str,
+    options: &MigrationOptions,
+    ledger: &Ledger,
+) -> Decided {
     let mut to_launch = 0u64;
     let mut tracks = Vec::new();
-    for (bot, decision) in decisions(plan, earlier, &run_id, options) {
+    for (bot, decision) in decisions(plan, earlier, run_id, options) {
         match decision {
             None => ledger.settle(&bot, Outcome::Skipped, None),
             Some(Decision::Launch { .. }) if options.dry_run => {
@@ -91,50 +135,60 @@ pub async fn execute_plan(
             Some(Decision::Keep { outcome, task_arn }) => ledger.settle(&bot, outcome, task_arn),
         }
     }
-    // A task from the journal keeps running even if its bot left the scan (deleted, or knowledge
-    // emptied since): track it to the end rather than forget it.
-    if let Some(state) = earlier {
-        let mut extra: Vec<(BotKey, String)> = state
-            .bots
-            .iter()
-            .filter(|(key, _)| plan.bots.binary_search_by(|b| b.key.cmp(key)).is_err())
-            .filter_map(|(key, s)| match s {
-                journal::BotState::Running { task_arn, .. } => {
-                    Some((key.to_key(), task_arn.to_string()))
-                }
-                _ => None,
-            })
-            .collect();
-        extra.sort();
-        for (key, arn) in extra {
-            ledger.set(&key, Outcome::StillRunning, Some(arn.clone()));
-            tracks.push((key, arn));
-        }
+    for (key, arn) in earlier.map(|s| orphans(plan, s)).unwrap_or_default() {
+        ledger.set(&key, Outcome::StillRunning, Some(arn.clone()));
+        tracks.push((key, arn));
     }
+    Decided { to_launch, tracks }
+}
 
-    let Some(journal) = journal else {
-        let times = Phases::default();
-        return build_report(plan, options, &run_id, None, &ledger, false, times);
-    };
-    let ctx = Arc::new(Ctx {
-        ecs: clients.ecs.clone(),
-        ddb: clients.dynamodb.clone(),
-        target: target.clone(),
-        journal,
-        events: events.clone(),
-        ledger,
-    });
-    events.emit(Event::LaunchStarting {
-        to_launch,
-        to_track: tracks.len() as u64,
-    });
+/// A task from the journal keeps running even if its bot left the scan (deleted, or knowledge
+/// emptied since): track it to the end rather than forget it. In key order.
+fn orphans(plan: &Plan, earlier: &JournalState) -> Vec<(BotKey, String)> {
+    let mut extra: Vec<(BotKey, String)> = earlier
+        .bots
+        .iter()
+        .filter(|(key, _)| plan.bots.binary_search_by(|b| b.key.cmp(key)).is_err())
+        .filter_map(|(key, s)| match s {
+            journal::BotState::Running { task_arn, .. } => {
+                Some((key.to_key(), task_arn.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    extra.sort();
+    extra
+}
 
+fn launch_job((bot, decision): (BotKey, Option<Decision>)) -> Option<LaunchJob> {
+    match decision {
+        Some(Decision::Launch {
+            started_by,
+            check_existing,
+        }) => Some(LaunchJob {
+            bot,
+            started_by,
+            check_existing,
+        }),
+        _ => None,
+    }
+}
+
+/// The launch phase and the tracker beside it, until every tracked task stopped (or tracking
+/// ended). A second interrupt ends the launching at once.
+async fn launch_and_track(
+    ctx: &Arc<Ctx>,
+    mut jobs: impl Iterator<Item = LaunchJob> + Send,
+    tracks: Vec<(BotKey, String)>,
+    options: &MigrationOptions,
+    interrupt: &Interrupt,
+) -> Result<Phases, MigrateError> {
     let cap = Arc::new(Semaphore::new(options.max_running.max(1) as usize));
     let (tx, rx) = mpsc::unbounded_channel();
     for (bot, arn) in tracks {
         // Tasks of the earlier run count against the cap as long as they run.
         let permit = cap.clone().try_acquire_owned().ok();
-        events.emit(Event::Launched {
+        ctx.events.emit(Event::Launched {
             bot: bot.clone(),
             task_arn: arn.clone(),
         });
@@ -148,24 +202,6 @@ pub async fn execute_plan(
         options.no_wait,
         interrupt.abort.clone(),
     ));
-    let policy = RetryPolicy {
-        max_attempts: options.max_attempts,
-        backoff: Backoff {
-            base: options.backoff_base,
-            max: options.backoff_max,
-        },
-    };
-    let mut jobs = decisions(plan, earlier, &run_id, options).filter_map(|(bot, d)| match d {
-        Some(Decision::Launch {
-            started_by,
-            check_existing,
-        }) => Some(LaunchJob {
-            bot,
-            started_by,
-            check_existing,
-        }),
-        _ => None,
-    });
     let ledger = &ctx.ledger;
     // A job the launcher took is open until its launch ends; one it never took is settled below.
     let taken = jobs
@@ -180,7 +216,7 @@ pub async fn execute_plan(
         ctx.clone(),
         taken,
         limits,
-        policy,
+        retry_policy(options),
         tx,
         interrupt.stop.clone(),
     );
@@ -204,31 +240,33 @@ pub async fn execute_plan(
     tracker
         .await
         .map_err(|e| MigrateError::Worker(e.to_string()))??;
-    let track_secs = started.elapsed().as_secs_f64();
-    let interrupted = interrupt.is_stopping() || interrupt.is_aborted();
-    let times = Phases {
+    Ok(Phases {
         launched,
         launch_secs,
-        track_secs,
-    };
-    let report = build_report(
-        plan,
-        options,
-        &run_id,
-        Some(&ctx.journal),
-        ledger,
-        interrupted,
-        times,
-    )?;
-    // A bot without a task (not launched, or RunTask kept failing) or with one still running
-    // keeps the journal open, so that `--resume` launches or tracks exactly those; a closed one
-    // starts a new run that launches every bot again. Failed embeddings close it: relaunching
-    // them is a decision (`--retry-failed`).
+        track_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn retry_policy(options: &MigrationOptions) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: options.max_attempts,
+        backoff: Backoff {
+            base: options.backoff_base,
+            max: options.backoff_max,
+        },
+    }
+}
+
+/// A bot without a task (not launched, or RunTask kept failing) or with one still running
+/// keeps the journal open, so that `--resume` launches or tracks exactly those; a closed one
+/// starts a new run that launches every bot again. Failed embeddings close it: relaunching
+/// them is a decision (`--retry-failed`).
+fn close_journal(journal: &Journal, report: &MigrationReport) -> Result<(), MigrateError> {
     let c = &report.counts;
     if c.still_running == 0 && c.not_launched == 0 && c.launch_failed == 0 {
-        ctx.journal.finish()?;
+        journal.finish()?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Each bot of the plan in key order with what to do about it (`None`: nothing to embed). Pure

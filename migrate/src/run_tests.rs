@@ -129,7 +129,7 @@ fn row_of(report: &MigrationReport, id: &str) -> BotRow {
         .unwrap()
 }
 
-fn outcome_of(report: &MigrationReport, id: &str) -> String {
+fn outcome_of(report: &MigrationReport, id: &str) -> crate::OutcomeKind {
     row_of(report, id).outcome
 }
 
@@ -333,19 +333,53 @@ async fn resume_launches_only_what_needs_it() {
     );
 }
 
-/// RunTask kept refusing one bot: the journal stays open, and the resume the run advises
-/// launches that bot only, never again the ones that succeeded.
-#[tokio::test(start_paused = true)]
-async fn a_launch_failure_keeps_the_journal_open_for_resume() {
-    use aws_sdk_ecs::error::ErrorMetadata;
-    use aws_sdk_ecs::operation::run_task::RunTaskError;
-    let dir = tempfile::tempdir().unwrap();
+/// A run against the fake AWS with RunTask throttling bot `c` on every attempt, at most
+/// `max_attempts` of them: the fake, the throttling rule (it counts the attempts), the options
+/// and the report.
+async fn run_throttling_bot_c(
+    dir: &std::path::Path,
+    max_attempts: u32,
+) -> (Fake, Rule, MigrationOptions, MigrationReport) {
     let opts = MigrationOptions {
-        max_attempts: 2,
-        ..options(dir.path())
+        max_attempts,
+        ..options(dir)
     };
     let f = fake();
-    let refuse_c = mock!(aws_sdk_ecs::Client::run_task)
+    let (throttled, clients) = throttling_bot_c(&f);
+    let report = run(&clients, &opts).await;
+    (f, throttled, opts, report)
+}
+
+/// A whole run, without events or interrupt, that must not fail.
+async fn run(clients: &Clients, opts: &MigrationOptions) -> MigrationReport {
+    run_migration(
+        clients,
+        &target(),
+        opts,
+        Arc::new(NoEvents),
+        &Interrupt::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The fake AWS of `f` with `first` tried before its rules.
+fn clients_with(first: &Rule, f: &Fake) -> Clients {
+    let rules: Vec<Rule> = std::iter::once(first.clone())
+        .chain(f.rules.clone())
+        .collect();
+    Clients {
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
+    }
+}
+
+/// The fake AWS of `f`, but RunTask answers ThrottlingException "Rate exceeded" for bot `c`, on
+/// every attempt; the rule counts them.
+fn throttling_bot_c(f: &Fake) -> (Rule, Clients) {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::run_task::RunTaskError;
+    let throttled = mock!(aws_sdk_ecs::Client::run_task)
         .match_requests(|r| {
             r.overrides().unwrap().container_overrides()[0].command()[2].contains("#BOT#c")
         })
@@ -357,20 +391,16 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
                     .build(),
             )
         });
-    let rules: Vec<Rule> = std::iter::once(refuse_c).chain(f.rules.clone()).collect();
-    let refusing = Clients {
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
-    };
-    let report = run_migration(
-        &refusing,
-        &target(),
-        &opts,
-        Arc::new(NoEvents),
-        &Interrupt::new(),
-    )
-    .await
-    .unwrap();
+    let clients = clients_with(&throttled, f);
+    (throttled, clients)
+}
+
+/// RunTask kept refusing one bot: the journal stays open, and the resume the run advises
+/// launches that bot only, never again the ones that succeeded.
+#[tokio::test(start_paused = true)]
+async fn a_launch_failure_keeps_the_journal_open_for_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, _, opts, report) = run_throttling_bot_c(dir.path(), 2).await;
     assert_eq!(outcome_of(&report, "c"), "launch_failed");
     assert_eq!(f.launched.lock().unwrap().len(), 2);
     let found = crate::journal::find_latest(dir.path(), &opts.stack, &target().fingerprint())
@@ -382,26 +412,12 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
     let f = fake();
     let list = mock!(aws_sdk_ecs::Client::list_tasks)
         .then_output(|| aws_sdk_ecs::operation::list_tasks::ListTasksOutput::builder().build());
-    let rules: Vec<Rule> = std::iter::once(list.clone())
-        .chain(f.rules.clone())
-        .collect();
-    let resuming = Clients {
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rules[..]),
-        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules[..]),
-    };
+    let resuming = clients_with(&list, &f);
     let resume = MigrationOptions {
         resume: Resume::Journal(found.path),
         ..opts
     };
-    let report = run_migration(
-        &resuming,
-        &target(),
-        &resume,
-        Arc::new(NoEvents),
-        &Interrupt::new(),
-    )
-    .await
-    .unwrap();
+    let report = run(&resuming, &resume).await;
     let launched = f.launched.lock().unwrap().clone();
     assert_eq!(launched.len(), 1, "{launched:?}");
     assert!(launched[0].contains("#BOT#c"));
@@ -412,4 +428,32 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
         2,
         "running by startedBy, stopped by family"
     );
+}
+
+/// A launch that ran out of attempts reads, in the report, as the service's code and message, how
+/// many attempts were made and what to do: not the SDK error's debug dump (the raw response's
+/// headers and extensions, about 1,500 characters).
+#[tokio::test(start_paused = true)]
+async fn a_throttled_launch_reports_one_readable_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, throttled, _, report) = run_throttling_bot_c(dir.path(), 3).await;
+    assert_eq!(throttled.num_calls(), 3);
+    let row = row_of(&report, "c");
+    assert_eq!(row.outcome, crate::OutcomeKind::LaunchFailed);
+    let reason = row.reason.unwrap();
+    assert_eq!(
+        reason,
+        "gave up after 3 attempts: ThrottlingException: Rate exceeded. ECS throttled RunTask on \
+         every attempt: lower --rate, then launch it again with `cargo xtask migrate --resume`"
+    );
+    let json =
+        serde_json::to_value(report.bots.iter().map(Result::unwrap).collect::<Vec<_>>()).unwrap();
+    let in_file = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["bot_id"] == "c")
+        .unwrap();
+    assert_eq!(in_file["outcome"], "launch_failed");
+    assert_eq!(in_file["reason"], reason.as_str());
 }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::bot::{BOT_MARKER, BotKey};
+use crate::error_text::AwsError;
 use crate::events::{Event, EventSink};
 
 /// How many entries each knowledge list of a bot has.
@@ -57,14 +57,15 @@ pub enum ScanItem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("scan of table {table} (segment {segment}) failed: {message}")]
+    #[error("scan of table {table} (segment {segment}) failed: {}", .source.summary())]
     Scan {
         table: String,
         segment: u32,
-        message: String,
+        #[source]
+        source: AwsError,
     },
     #[error("a scan worker stopped unexpectedly: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -164,7 +165,7 @@ pub async fn scan_bots(
     drop(tx);
     let mut total = ScanStats::default();
     while let Some(joined) = workers.join_next().await {
-        let stats = joined.map_err(|e| ScanError::Worker(e.to_string()))??;
+        let stats = joined.map_err(ScanError::Worker)??;
         total.pages += stats.pages;
         total.scanned += stats.scanned;
         total.returned += stats.returned;
@@ -201,7 +202,7 @@ async fn scan_segment(
         let page = page.map_err(|e| ScanError::Scan {
             table: table.clone(),
             segment,
-            message: DisplayErrorContext(&e).to_string(),
+            source: AwsError::new("Scan", e),
         })?;
         let items = page.items.unwrap_or_default();
         stats.pages += 1;

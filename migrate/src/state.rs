@@ -13,7 +13,8 @@
 //!     replacement-<utc>.json            what `deploy` replaced, for the restore path
 //! ```
 
-use std::fs::{DirBuilder, File};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The lock file's name in a stack's directory.
@@ -36,6 +37,25 @@ pub enum StateError {
         mode: u32,
         source: std::io::Error,
     },
+    #[error("{} already exists: a record is never overwritten", .0.display())]
+    WouldOverwrite(PathBuf),
+}
+
+/// The UTC time as every name in the state directory (and every snapshot, backup and temporary
+/// cluster the tool names) carries it: `20261122T053000Z`, sortable and safe in file names.
+pub fn utc_stamp() -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "now".to_owned())
+}
+
+/// The UTC time inside the state directory's JSON lines (journal entries, the lock's holder):
+/// RFC 3339, as JSON readers expect.
+pub fn utc_now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -110,6 +130,36 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// Writes a new file that may hold secrets (a credential file, a replacement record): mode 0600
+/// set at creation (never created and then narrowed, which leaves a window), in a private
+/// directory, never overwriting, and durable (file and directory entry synced) before it returns:
+/// a crash right after the deploy went on must not lose the only copy of the old password.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let opened = open_private(OpenOptions::new().write(true).create_new(true), path);
+    let mut file = opened.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => StateError::WouldOverwrite(path.to_owned()),
+        _ => io(path)(e),
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(path))?;
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+/// Opens `path` with `options`, a file it creates being 0600 from its creation (the journal, the
+/// lock, the private files: never created wider and then narrowed, which leaves a window).
+pub fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options.open(path)
+}
+
 /// fsync of a directory: a file just created in it is only durable once its entry is.
 pub fn sync_dir(dir: &Path) -> Result<(), StateError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
@@ -178,6 +228,28 @@ mod tests {
         );
         assert_eq!(journal_name("T", 2), "journal-T_002.jsonl");
         assert!(is_journal_name(&journal_name("T", 0)));
+    }
+
+    #[test]
+    fn private_files_are_0600_in_0700_dirs_and_never_overwritten() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("stack").join("credentials.json");
+        write_private_file(&path, b"{}").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        let again = write_private_file(&path, b"other").unwrap_err();
+        assert!(matches!(again, StateError::WouldOverwrite(_)), "{again}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn stamps_are_sortable_utc_seconds() {
+        let stamp = utc_stamp();
+        assert_eq!(stamp.len(), "20261122T053000Z".len(), "{stamp}");
+        assert!(
+            stamp.ends_with('Z') && stamp.as_bytes()[8] == b'T',
+            "{stamp}"
+        );
     }
 
     #[test]

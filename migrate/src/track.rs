@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_ecs::error::DisplayErrorContext;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::bot::{BotKey, task_id};
 use crate::ctx::Ctx;
+use crate::error_text::AwsError;
 use crate::events::Event;
 use crate::journal::JournalError;
 use crate::report::Outcome;
@@ -53,7 +53,7 @@ pub async fn describe_stopped(
     cluster: &str,
     container: &str,
     arns: &[String],
-) -> Result<HashMap<String, StopInfo>, String> {
+) -> Result<HashMap<String, StopInfo>, AwsError> {
     let mut stopped = HashMap::new();
     for chunk in arns.chunks(DESCRIBE_BATCH) {
         let out = ecs
@@ -62,7 +62,7 @@ pub async fn describe_stopped(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| AwsError::new("DescribeTasks", e))?;
         for task in out.tasks() {
             let (Some(arn), Some("STOPPED")) = (task.task_arn(), task.last_status()) else {
                 continue;
@@ -162,7 +162,7 @@ async fn read_bot(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     bot: &BotKey,
-) -> Result<Option<HashMap<String, AttributeValue>>, String> {
+) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
     let out = ddb
         .get_item()
         .table_name(table)
@@ -175,7 +175,7 @@ async fn read_bot(
         .expression_attribute_names("#e", "LastExecId")
         .send()
         .await
-        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| AwsError::new("GetItem", e))?;
     Ok(out.item)
 }
 
@@ -247,7 +247,7 @@ async fn poll_once(ctx: &Ctx, tracked: &mut HashMap<String, Tracked>) -> Result<
                 }
             }
             Err(message) => ctx.events.emit(Event::Warning {
-                message: format!("DescribeTasks failed, retrying at the next poll: {message}"),
+                message: format!("{message}; retrying at the next poll"),
             }),
         }
     }

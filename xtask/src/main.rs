@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", ::migrate::error_text::chain(error.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -108,7 +108,7 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
         .await?;
         for row in report.bots.iter() {
             let row = row.map_err(|e| anyhow::anyhow!("reading back the report rows: {e}"))?;
-            if row.outcome == "planned" {
+            if row.outcome == migrate::OutcomeKind::Planned {
                 println!(
                     "would launch  {}  {}",
                     row.bot_id.as_deref().unwrap_or("?"),
@@ -409,10 +409,7 @@ fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> 
 }
 
 fn default_report_path(state_dir: &Path, stack: &str) -> PathBuf {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "now".into());
+    let stamp = migrate::state::utc_stamp();
     migrate::state::stack_dir(state_dir, stack).join(migrate::state::report_name(&stamp))
 }
 
@@ -434,9 +431,10 @@ fn print_table(report: &MigrationReport) {
     if !rows.is_empty() {
         println!("{:<14} {:<38} {:<24} reason", "outcome", "bot", "user (PK)");
         for r in rows.iter().take(MAX_ROWS) {
-            let outcome = match r.outcome.as_str() {
-                "failed" | "launch_failed" | "malformed" => style(&r.outcome).red(),
-                _ => style(&r.outcome).yellow(),
+            let outcome = if r.outcome.is_failure() {
+                style(r.outcome.as_str()).red()
+            } else {
+                style(r.outcome.as_str()).yellow()
             };
             println!(
                 "{:<14} {:<38} {:<24} {}",

@@ -65,7 +65,7 @@ async fn restore_snapshot(
             .await
             .with_context(|| format!("finding the current cluster of stack {}", args.stack))?;
     let snapshot = ready_snapshot(rds, &source).await?;
-    let identifier = restore::temporary_identifier(&args.stack, &safeguard::utc_stamp());
+    let identifier = restore::temporary_identifier(&args.stack, &migrate::state::utc_stamp());
     let request = RestoreRequest {
         stack: &args.stack,
         identifier: &identifier,
@@ -189,6 +189,7 @@ async fn ready_snapshot(
     let poll = crate::knobs::env_duration(SNAPSHOT_POLL_ENV, Duration::from_secs(5))?;
     let waited = safeguard::wait_snapshot_available(
         rds,
+        safeguard::SnapshotOf::Cluster,
         &state.identifier,
         poll,
         SNAPSHOT_TIMEOUT,
@@ -262,15 +263,16 @@ fn show_plan(source: &RestoreSource, snapshot: &SnapshotState, request: &Restore
 /// Where to connect; stdout, so a script can read it. The password stays in its file.
 fn print_result(cluster: &TemporaryCluster, writer: &str, source: &RestoreSource) {
     let row = |key: &str, value: &str| println!("{key:<20} {value}");
-    row("temporary cluster", &cluster.identifier);
+    row("temporary cluster", &cluster.facts.identifier);
     row("status", &cluster.status);
     row(
         "endpoint",
-        cluster.endpoint.as_deref().unwrap_or("(none yet)"),
+        cluster.facts.endpoint.as_deref().unwrap_or("(none yet)"),
     );
     row(
         "port",
         &cluster
+            .facts
             .port
             .map(|p| p.to_string())
             .unwrap_or_else(|| "(none)".to_owned()),
@@ -287,6 +289,6 @@ fn print_result(cluster: &TemporaryCluster, writer: &str, source: &RestoreSource
         "{} {id} logs in as the old cluster did (the credentials file). Next: `cargo xtask \
          copy-vectors --from {id}`, then `cargo xtask restore --cleanup {id}`",
         style("restored").green().bold(),
-        id = cluster.identifier
+        id = cluster.facts.identifier
     );
 }

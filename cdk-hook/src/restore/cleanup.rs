@@ -86,7 +86,7 @@ pub async fn delete_temporary(
                 e.as_service_error(),
                 Some(DeleteDBClusterError::DbClusterNotFoundFault(_))
             ) => {}
-        Err(e) => return Err(RestoreError::aws("DeleteDBCluster", &e)),
+        Err(e) => return Err(RestoreError::aws("DeleteDBCluster", e)),
     }
     loop {
         let Some(described) = find_cluster(rds, identifier).await? else {
@@ -125,5 +125,5 @@ async fn delete_instance(rds: &Client, identifier: &str) -> Result<(), RestoreEr
     if instance_status(rds, identifier).await?.as_deref() == Some("deleting") {
         return Ok(());
     }
-    Err(RestoreError::aws("DeleteDBInstance", &e))
+    Err(RestoreError::aws("DeleteDBInstance", e))
 }

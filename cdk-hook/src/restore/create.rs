@@ -12,7 +12,7 @@ use super::{
     PURPOSE_RESTORE, PURPOSE_TAG_KEY, RestoreError, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY,
     ServerlessScaling, StackCluster, TemporaryCluster, writer_identifier,
 };
-use crate::error::error_chain;
+use crate::error::AwsError;
 use crate::safeguard::find_cluster;
 use crate::safeguard::{TOOL_TAG_KEY, TOOL_TAG_VALUE};
 
@@ -100,7 +100,7 @@ pub async fn restore_temporary(
                     snapshot: request.snapshot.to_owned(),
                 }
             }
-            _ => RestoreError::aws("RestoreDBClusterFromSnapshot", &e),
+            _ => RestoreError::aws("RestoreDBClusterFromSnapshot", e),
         })?;
 
     let writer = request.writer();
@@ -116,7 +116,7 @@ pub async fn restore_temporary(
         .map_err(|e| RestoreError::WriterFailed {
             cluster: request.identifier.to_owned(),
             writer,
-            message: error_chain(&e),
+            source: AwsError::new("CreateDBInstance", e),
         })?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::CdkHookError;
+use crate::error::AwsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -47,13 +48,15 @@ pub enum RestoreError {
     AlreadyExists { cluster: String },
 
     #[error(
-        "the temporary cluster {cluster} was created but its writer {writer} was not ({message}); \
-         delete the cluster with `cargo xtask restore --cleanup {cluster}`"
+        "the temporary cluster {cluster} was created but its writer {writer} was not ({}); \
+         delete the cluster with `cargo xtask restore --cleanup {cluster}`",
+        .source.summary()
     )]
     WriterFailed {
         cluster: String,
         writer: String,
-        message: String,
+        #[source]
+        source: AwsError,
     },
 
     #[error("{what} {identifier} ended {status} instead of {wanted}")]
@@ -86,7 +89,14 @@ pub enum RestoreError {
 }
 
 impl RestoreError {
-    pub(crate) fn aws<E: std::error::Error>(operation: &'static str, err: &E) -> Self {
+    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
         Self::Hook(CdkHookError::aws(operation, err))
     }
 }

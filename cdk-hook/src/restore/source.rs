@@ -174,7 +174,7 @@ pub async fn describe_snapshot(
         .await
         .map_err(|e| match e.as_service_error() {
             Some(DescribeDBClusterSnapshotsError::DbClusterSnapshotNotFoundFault(_)) => not_found(),
-            _ => RestoreError::aws("DescribeDBClusterSnapshots", &e),
+            _ => RestoreError::aws("DescribeDBClusterSnapshots", e),
         })?;
     let s = out.db_cluster_snapshots().first().ok_or_else(not_found)?;
     Ok(SnapshotState {

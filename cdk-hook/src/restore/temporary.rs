@@ -8,20 +8,15 @@ use super::{
     PURPOSE_RESTORE, PURPOSE_TAG_KEY, RestoreError, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY,
 };
 use crate::CdkHookError;
-use crate::safeguard::{TOOL_TAG_KEY, TOOL_TAG_VALUE};
+use crate::safeguard::{ClusterFacts, TOOL_TAG_KEY, TOOL_TAG_VALUE};
 
 /// A cluster restored by `cargo xtask restore`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemporaryCluster {
-    pub identifier: String,
+    /// What RDS says of it, as of any cluster.
+    pub facts: ClusterFacts,
     pub stack: String,
     pub status: String,
-    pub endpoint: Option<String>,
-    pub port: Option<i32>,
-    pub engine: Option<String>,
-    pub engine_version: Option<String>,
-    pub db_subnet_group: Option<String>,
-    pub vpc_security_group_ids: Vec<String>,
     pub source_snapshot: Option<String>,
     /// Writer and readers, by instance identifier.
     pub members: Vec<String>,
@@ -45,19 +40,9 @@ impl TemporaryCluster {
             return None;
         }
         Some(TemporaryCluster {
-            identifier: cluster.db_cluster_identifier()?.to_owned(),
+            facts: ClusterFacts::from_db_cluster(cluster, cluster.db_cluster_identifier()?),
             stack: tag(cluster, STACK_TAG_KEY)?,
             status: cluster.status().unwrap_or("unknown").to_owned(),
-            endpoint: cluster.endpoint().map(str::to_owned),
-            port: cluster.port(),
-            engine: cluster.engine().map(str::to_owned),
-            engine_version: cluster.engine_version().map(str::to_owned),
-            db_subnet_group: cluster.db_subnet_group().map(str::to_owned),
-            vpc_security_group_ids: cluster
-                .vpc_security_groups()
-                .iter()
-                .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
-                .collect(),
             source_snapshot: tag(cluster, SOURCE_SNAPSHOT_TAG_KEY),
             members: cluster
                 .db_cluster_members()
@@ -94,7 +79,7 @@ pub async fn list_temporary(
     let mut pages = rds.describe_db_clusters().into_paginator().send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CdkHookError::aws("DescribeDBClusters", &e))?;
+        let page = page.map_err(|e| CdkHookError::aws("DescribeDBClusters", e))?;
         found.extend(
             page.db_clusters()
                 .iter()
@@ -102,7 +87,7 @@ pub async fn list_temporary(
                 .filter(|t| t.stack == stack),
         );
     }
-    found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    found.sort_by(|a, b| a.facts.identifier.cmp(&b.facts.identifier));
     Ok(found)
 }
 
@@ -146,7 +131,7 @@ pub(super) async fn instance_status(
         {
             Ok(None)
         }
-        Err(e) => Err(RestoreError::aws("DescribeDBInstances", &e)),
+        Err(e) => Err(RestoreError::aws("DescribeDBInstances", e)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The old cluster's credentials: find its secret, read it, write it to a private file. The
-//! secret's value only ever travels inside [`SecretValue`], whose `Debug` is redacted and which
-//! has no `Display`, so it cannot reach a log line or a progress message by accident.
+//! secret's value only ever travels inside [`SecretValue`] (the workspace's one secret type,
+//! `migrate::secret`), whose `Debug` is redacted and which has no `Display`, so it cannot reach a
+//! log line or a progress message by accident.
 
 use std::path::Path;
 
@@ -9,28 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cluster::ClusterFacts;
-use super::files::write_private_file;
 use crate::CdkHookError;
-
-/// A secret's value. Deliberately not `Display`, and `Debug` says nothing of it.
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The value itself; for writing the credential file and for tests that compare it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretValue(<redacted>)")
-    }
-}
+pub use migrate::secret::SecretValue;
+use migrate::state::write_private_file;
 
 /// Where the secret's ARN came from, in the order they are tried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,12 +62,14 @@ pub async fn read_secret(sm: &Client, arn: &str) -> Result<SecretValue, CdkHookE
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("GetSecretValue", &e))?;
+        .map_err(|e| CdkHookError::aws("GetSecretValue", e))?;
     out.secret_string()
         .map(|s| SecretValue::new(s.to_owned()))
-        .ok_or_else(|| CdkHookError::Aws {
-            operation: "GetSecretValue",
-            message: format!("secret {arn} has no string value"),
+        .ok_or_else(|| {
+            CdkHookError::unexpected(
+                "GetSecretValue",
+                format!("secret {arn} has no string value"),
+            )
         })
 }
 
@@ -108,11 +92,11 @@ pub fn record_credentials(
         "recorded_at": recorded_at,
         "secret": value,
     });
-    let text = serde_json::to_vec_pretty(&document).map_err(|e| CdkHookError::Aws {
-        operation: "serializing the credential record",
-        message: e.to_string(),
+    let text = serde_json::to_vec_pretty(&document).map_err(|source| CdkHookError::Serialize {
+        what: "credential record",
+        source,
     })?;
-    write_private_file(path, &text)
+    Ok(write_private_file(path, &text)?)
 }
 
 /// Whether Secrets Manager rotates the secret, which would make a recorded password stale.
@@ -128,7 +112,7 @@ pub async fn rotation_state(sm: &Client, arn: &str) -> Result<RotationState, Cdk
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("DescribeSecret", &e))?;
+        .map_err(|e| CdkHookError::aws("DescribeSecret", e))?;
     Ok(RotationState {
         enabled: out.rotation_enabled().unwrap_or(false),
         lambda_arn: out.rotation_lambda_arn().map(str::to_owned),
@@ -141,7 +125,7 @@ pub async fn cancel_rotation(sm: &Client, arn: &str) -> Result<(), CdkHookError>
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("CancelRotateSecret", &e))?;
+        .map_err(|e| CdkHookError::aws("CancelRotateSecret", e))?;
     Ok(())
 }
 

@@ -8,29 +8,29 @@
 mod cluster;
 mod credentials;
 mod fate;
-mod files;
 mod instance;
 mod measure;
 mod record;
+mod snapshot;
 mod survey;
 mod table;
 mod wait;
 
 pub(crate) use cluster::find_cluster;
-pub use cluster::{
-    ClusterFacts, SnapshotFacts, TOOL_TAG_KEY, TOOL_TAG_VALUE, create_cluster_snapshot,
-    describe_cluster, snapshot_identifier, wait_snapshot_available,
-};
+pub use cluster::{ClusterFacts, describe_cluster};
 pub use credentials::{
     RotationState, SecretSource, SecretValue, cancel_rotation, find_secret, read_secret,
     record_credentials, rotation_state,
 };
 pub use fate::{DataFate, data_fate};
-pub use files::{create_private_dir, utc_stamp, write_private_file};
-pub use instance::{create_instance_snapshot, instance_cluster, wait_instance_snapshot_available};
+pub use instance::instance_cluster;
 pub use measure::{Guarded, Measure, measures};
 pub use record::{
     ProtectedCluster, ProtectedInstance, ProtectedTable, ReplacementRecord, UnprotectedResource,
+};
+pub use snapshot::{
+    SnapshotFacts, SnapshotOf, TOOL_TAG_KEY, TOOL_TAG_VALUE, create_snapshot, snapshot_identifier,
+    wait_snapshot_available,
 };
 pub use survey::{SurveyClients, survey};
 pub use table::{

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::cluster::{ClusterFacts, SnapshotFacts};
+use super::cluster::ClusterFacts;
 use super::fate::DataFate;
-use super::files::write_private_file;
 use super::measure::Measure;
+use super::snapshot::SnapshotFacts;
 use super::table::BackupFacts;
 use crate::CdkHookError;
 use crate::plan::ReplacementPlan;
+use migrate::state::write_private_file;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplacementRecord {
@@ -91,10 +92,10 @@ impl ReplacementRecord {
 
     /// Written 0600 like the credentials: it tells where they are.
     pub fn write(&self, path: &Path) -> Result<(), CdkHookError> {
-        let text = serde_json::to_vec_pretty(self).map_err(|e| CdkHookError::Aws {
-            operation: "serializing the replacement record",
-            message: e.to_string(),
+        let text = serde_json::to_vec_pretty(self).map_err(|source| CdkHookError::Serialize {
+            what: "replacement record",
+            source,
         })?;
-        write_private_file(path, &text)
+        Ok(write_private_file(path, &text)?)
     }
 }

@@ -66,7 +66,7 @@ pub async fn describe_table(
                 table: table.to_owned(),
             })
         }
-        Err(e) => Err(CdkHookError::aws("DescribeTable", &e)),
+        Err(e) => Err(CdkHookError::aws("DescribeTable", e)),
     }
 }
 
@@ -82,12 +82,14 @@ pub async fn create_table_backup(
         .backup_name(name)
         .send()
         .await
-        .map_err(|e| CdkHookError::aws("CreateBackup", &e))?;
+        .map_err(|e| CdkHookError::aws("CreateBackup", e))?;
     out.backup_details()
         .map(|d| d.backup_arn().to_owned())
-        .ok_or_else(|| CdkHookError::Aws {
-            operation: "CreateBackup",
-            message: format!("no backup ARN in the answer for table {table}"),
+        .ok_or_else(|| {
+            CdkHookError::unexpected(
+                "CreateBackup",
+                format!("no backup ARN in the answer for table {table}"),
+            )
         })
 }
 
@@ -133,7 +135,7 @@ async fn look_backup(ddb: &Client, arn: &str) -> Result<Observed, CdkHookError> 
         {
             Ok(Observed::missing())
         }
-        Err(e) => Err(CdkHookError::aws("DescribeBackup", &e)),
+        Err(e) => Err(CdkHookError::aws("DescribeBackup", e)),
     }
 }
 

@@ -16,6 +16,15 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
+    /// What a describe showed; no status reads as `missing`.
+    pub(crate) fn seen(status: Option<&str>, percent: Option<i32>, arn: Option<&str>) -> Self {
+        Self {
+            status: status.unwrap_or("missing").to_owned(),
+            percent,
+            arn: arn.map(str::to_owned),
+        }
+    }
+
     pub(crate) fn missing() -> Self {
         Self {
             status: "missing".to_owned(),

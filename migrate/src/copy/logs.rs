@@ -27,7 +27,7 @@ pub async fn ensure_group(
         {
             Ok(())
         }
-        Err(e) => Err(CopyError::aws("CreateLogGroup", &e)),
+        Err(e) => Err(CopyError::aws("CreateLogGroup", e)),
     }
 }
 
@@ -62,7 +62,7 @@ pub async fn read_stream(
             {
                 break;
             }
-            Err(e) => return Err(CopyError::aws("GetLogEvents", &e)),
+            Err(e) => return Err(CopyError::aws("GetLogEvents", e)),
         }
     }
     Ok(messages)

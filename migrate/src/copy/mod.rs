@@ -25,6 +25,9 @@ use std::time::Duration;
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 
+use crate::error_text::AwsError;
+use crate::secret::SecretValue;
+
 pub use outcome::{BotCopy, CopyOutcome, CopySummary, CopyVerdict, parse_log};
 pub use run::run_copy;
 pub use secret::TemporarySecret;
@@ -51,38 +54,18 @@ impl CopyClients {
     }
 }
 
-/// A password. Deliberately not `Display`, and `Debug` says nothing of it.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
-
 /// The temporary cluster: its endpoint, and the replaced cluster's login (a restored snapshot
 /// keeps the master user and password).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SourceConnection {
     pub host: String,
     pub port: i32,
     pub username: String,
-    pub password: Password,
+    pub password: SecretValue,
 }
 
 /// Everything one copy needs, as plain values.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CopyRequest {
     /// Names the temporary secret and task definition family.
     pub stack: String,
@@ -154,10 +137,22 @@ pub struct RunningCopy {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("{operation} failed: {message}")]
-    Aws {
+    /// An AWS call failed; the SDK's error is the source, its code and message the text.
+    #[error("{0}")]
+    Aws(#[source] AwsError),
+    /// An AWS answer lacked what the call exists for, or a request could not be built.
+    #[error("{operation} failed: {detail}")]
+    Unexpected {
         operation: &'static str,
-        message: String,
+        detail: String,
+    },
+    /// A temporary resource could not be removed; `how` is the command that removes it.
+    #[error("{what} failed ({}): {how}", .source.summary())]
+    Cleanup {
+        what: String,
+        how: String,
+        #[source]
+        source: AwsError,
     },
     #[error(
         "a copy task is already running on cluster {cluster} ({}): wait for it to stop \
@@ -177,37 +172,19 @@ pub enum CopyError {
 }
 
 impl CopyError {
-    pub(crate) fn aws<E>(operation: &'static str, err: &E) -> Self
+    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        Self::Aws {
-            operation,
-            message: aws_message(err),
-        }
+        Self::Aws(AwsError::new(operation, err))
     }
-}
 
-/// The service's code and message when it answered; the error chain when it did not (the SDK's
-/// `Display` says only "service error" or "response error", and its `Debug` dumps the response).
-pub(crate) fn aws_message<E>(err: &E) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error,
-{
-    if let Some(code) = err.code() {
-        return format!("{code}: {}", err.message().unwrap_or("(no message)"));
-    }
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
+    pub(crate) fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unexpected {
+            operation,
+            detail: detail.into(),
         }
-        source = s.source();
     }
-    text
 }
 
 #[cfg(test)]

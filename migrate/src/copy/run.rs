@@ -30,7 +30,7 @@ impl Temporaries {
                 Ok(()) => events(CopyEvent::Removed {
                     what: format!("task definition {arn}"),
                 }),
-                Err(p) => problems.push(p),
+                Err(p) => problems.push(crate::error_text::chain(&p)),
             }
         }
         if let Some(secret) = self.secret.take() {
@@ -38,7 +38,7 @@ impl Temporaries {
                 Ok(()) => events(CopyEvent::Removed {
                     what: format!("secret {}", secret.name),
                 }),
-                Err(p) => problems.push(p),
+                Err(p) => problems.push(crate::error_text::chain(&p)),
             }
         }
         for message in &problems {
@@ -73,7 +73,7 @@ pub async fn run_copy(
     if interrupt.is_stopping() {
         return Err(CopyError::Interrupted);
     }
-    let stamp = crate::journal::now_compact();
+    let stamp = crate::state::utc_stamp();
     let name = secret::secret_name(&request.stack, &stamp);
     let secret = secret::create(
         &clients.secrets,
@@ -119,43 +119,12 @@ async fn launch_and_follow(
     interrupt: &Interrupt,
     events: &(dyn Fn(CopyEvent) + Send + Sync),
 ) -> Result<CopyOutcome, CopyError> {
-    let spec = CopyTaskSpec {
-        stack: &request.stack,
-        image: &request.image,
-        region: &request.region,
-        execution_role_arn: &request.execution_role_arn,
-        source_secret_arn: &secret.arn,
-        target_secret_arn: &request.target_secret_arn,
-        source_database: &request.source_database,
-        target_database: &request.target_database,
-        tags: &request.tags,
-    };
-    let task_definition_arn = task_definition::register(&clients.ecs, &spec).await?;
+    let task_definition_arn = register(clients, request, secret, events).await?;
     temporaries.task_definition = Some(task_definition_arn.clone());
-    events(CopyEvent::TaskDefinitionRegistered {
-        arn: task_definition_arn.clone(),
-    });
     if interrupt.is_stopping() {
         return Err(CopyError::Interrupted);
     }
-    let placement = task::Placement {
-        cluster: &request.cluster,
-        subnets: &request.subnets,
-        security_groups: &request.security_groups,
-        assign_public_ip: request.assign_public_ip,
-    };
-    let client_token = format!("{STARTED_BY}-{stamp}-{:08x}", rand::random::<u32>());
-    let task_arn = task::launch(
-        &clients.ecs,
-        &placement,
-        &task_definition_arn,
-        &client_token,
-        &request.tags,
-    )
-    .await?;
-    events(CopyEvent::TaskLaunched {
-        task_arn: task_arn.clone(),
-    });
+    let task_arn = launch(clients, request, &task_definition_arn, stamp, events).await?;
     let log_stream = task_definition::log_stream(task_id(&task_arn));
     let tracked = task::track(
         &clients.ecs,
@@ -180,19 +149,90 @@ async fn launch_and_follow(
             })));
         }
     };
-    events(CopyEvent::ReadingLog {
-        stream: log_stream.clone(),
+    let messages = read_log(clients, &log_stream, events).await;
+    Ok(outcome(request, task_arn, log_stream, &messages, stop))
+}
+
+/// The temporary task definition: the copy script's container, both connections by reference.
+async fn register(
+    clients: &CopyClients,
+    request: &CopyRequest,
+    secret: &TemporarySecret,
+    events: &(dyn Fn(CopyEvent) + Send + Sync),
+) -> Result<String, CopyError> {
+    let spec = CopyTaskSpec {
+        stack: &request.stack,
+        image: &request.image,
+        region: &request.region,
+        execution_role_arn: &request.execution_role_arn,
+        source_secret_arn: &secret.arn,
+        target_secret_arn: &request.target_secret_arn,
+        source_database: &request.source_database,
+        target_database: &request.target_database,
+        tags: &request.tags,
+    };
+    let arn = task_definition::register(&clients.ecs, &spec).await?;
+    events(CopyEvent::TaskDefinitionRegistered { arn: arn.clone() });
+    Ok(arn)
+}
+
+async fn launch(
+    clients: &CopyClients,
+    request: &CopyRequest,
+    task_definition_arn: &str,
+    stamp: &str,
+    events: &(dyn Fn(CopyEvent) + Send + Sync),
+) -> Result<String, CopyError> {
+    let placement = task::Placement {
+        cluster: &request.cluster,
+        subnets: &request.subnets,
+        security_groups: &request.security_groups,
+        assign_public_ip: request.assign_public_ip,
+    };
+    let client_token = format!("{STARTED_BY}-{stamp}-{:08x}", rand::random::<u32>());
+    let task_arn = task::launch(
+        &clients.ecs,
+        &placement,
+        task_definition_arn,
+        &client_token,
+        &request.tags,
+    )
+    .await?;
+    events(CopyEvent::TaskLaunched {
+        task_arn: task_arn.clone(),
     });
-    let messages = match logs::read_stream(&clients.logs, LOG_GROUP, &log_stream).await {
+    Ok(task_arn)
+}
+
+/// The stopped task's log lines; none (with a warning) when the log cannot be read: the exit code
+/// and the stopped reason still say how the copy ended.
+async fn read_log(
+    clients: &CopyClients,
+    log_stream: &str,
+    events: &(dyn Fn(CopyEvent) + Send + Sync),
+) -> Vec<String> {
+    events(CopyEvent::ReadingLog {
+        stream: log_stream.to_owned(),
+    });
+    match logs::read_stream(&clients.logs, LOG_GROUP, log_stream).await {
         Ok(messages) => messages,
         Err(e) => {
-            // The exit code and the stopped reason still say how the copy ended.
             events(CopyEvent::Warning {
                 message: format!("reading the task's log {LOG_GROUP} {log_stream}: {e}"),
             });
             Vec::new()
         }
-    };
+    }
+}
+
+/// The copy's outcome from its log and how the task stopped.
+fn outcome(
+    request: &CopyRequest,
+    task_arn: String,
+    log_stream: String,
+    messages: &[String],
+    stop: crate::track::StopInfo,
+) -> CopyOutcome {
     let parsed = parse_log(messages.iter().map(String::as_str));
     let password = request.source.password.expose();
     // The contract says the script never prints a password; a broken script must not make this
@@ -209,7 +249,7 @@ async fn launch_and_follow(
     let missing_note = stop
         .missing
         .then(|| "ECS no longer knows the task".to_owned());
-    Ok(CopyOutcome {
+    CopyOutcome {
         task_arn,
         log_group: LOG_GROUP.into(),
         log_stream,
@@ -221,5 +261,5 @@ async fn launch_and_follow(
         stopped_reason: stop.stopped_reason.or(missing_note),
         container_reason: stop.container_reason,
         cleanup_problems: Vec::new(),
-    })
+    }
 }

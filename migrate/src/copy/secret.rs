@@ -6,7 +6,9 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{CopyError, SourceConnection, aws_message};
+use super::{CopyError, SourceConnection};
+use crate::error_text::AwsError;
+use crate::secret::SecretValue;
 
 /// The keys of the temporary secret's JSON; the container's `secrets` name them.
 pub const KEY_USERNAME: &str = "username";
@@ -55,15 +57,51 @@ pub async fn create(
     execution_role_arn: &str,
     tags: &[(String, String)],
 ) -> Result<TemporarySecret, CopyError> {
-    let value = serde_json::json!({
-        KEY_USERNAME: source.username,
-        KEY_PASSWORD: source.password.expose(),
-        KEY_HOST: source.host,
-        KEY_PORT: source.port,
-    })
-    .to_string();
+    // The secret string, password included, is zeroed when this function returns.
+    let value = SecretValue::new(
+        serde_json::json!({
+            KEY_USERNAME: source.username,
+            KEY_PASSWORD: source.password.expose(),
+            KEY_HOST: source.host,
+            KEY_PORT: source.port,
+        })
+        .to_string(),
+    );
+    let secret = create_unique(sm, name, value.expose(), tags).await?;
+    let policy = sm
+        .put_resource_policy()
+        .secret_id(&secret.arn)
+        .resource_policy(resource_policy(execution_role_arn))
+        .block_public_policy(true)
+        .send()
+        .await;
+    if let Err(e) = policy {
+        let error = CopyError::aws("PutResourcePolicy", e);
+        // The caller never saw the secret: it is this function's to remove.
+        if let Err(problem) = delete(sm, &secret).await {
+            return Err(CopyError::unexpected(
+                "PutResourcePolicy",
+                format!(
+                    "{}; and then {}",
+                    crate::error_text::chain(&error),
+                    crate::error_text::chain(&problem)
+                ),
+            ));
+        }
+        return Err(error);
+    }
+    Ok(secret)
+}
+
+/// CreateSecret under `name`, or `name-2`, `name-3`, ... while the name is taken.
+async fn create_unique(
+    sm: &Client,
+    name: &str,
+    value: &str,
+    tags: &[(String, String)],
+) -> Result<TemporarySecret, CopyError> {
     let mut attempt = 1;
-    let secret = loop {
+    loop {
         let candidate = if attempt == 1 {
             name.to_owned()
         } else {
@@ -76,7 +114,7 @@ pub async fn create(
                 "Temporary: the restored cluster's connection for `cargo xtask copy-vectors`; \
                  deleted when the copy task stops",
             )
-            .secret_string(&value)
+            .secret_string(value)
             .set_tags(Some(
                 tags.iter()
                     .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -86,10 +124,10 @@ pub async fn create(
             .await;
         match created {
             Ok(out) => {
-                break TemporarySecret {
+                return Ok(TemporarySecret {
                     arn: out.arn().unwrap_or(&candidate).to_owned(),
                     name: candidate,
-                };
+                });
             }
             Err(e)
                 if attempt < NAME_ATTEMPTS
@@ -100,46 +138,27 @@ pub async fn create(
             {
                 attempt += 1;
             }
-            Err(e) => return Err(CopyError::aws("CreateSecret", &e)),
+            Err(e) => return Err(CopyError::aws("CreateSecret", e)),
         }
-    };
-    let policy = sm
-        .put_resource_policy()
-        .secret_id(&secret.arn)
-        .resource_policy(resource_policy(execution_role_arn))
-        .block_public_policy(true)
-        .send()
-        .await;
-    if let Err(e) = policy {
-        let error = CopyError::aws("PutResourcePolicy", &e);
-        // The caller never saw the secret: it is this function's to remove.
-        if let Err(problem) = delete(sm, &secret).await {
-            return Err(CopyError::Aws {
-                operation: "PutResourcePolicy",
-                message: format!("{error}; and then {problem}"),
-            });
-        }
-        return Err(error);
     }
-    Ok(secret)
 }
 
 /// Deletes at once (no recovery window): the value is a copy of the recorded credentials.
-pub async fn delete(sm: &Client, secret: &TemporarySecret) -> Result<(), String> {
+pub async fn delete(sm: &Client, secret: &TemporarySecret) -> Result<(), CopyError> {
     sm.delete_secret()
         .secret_id(&secret.arn)
         .force_delete_without_recovery(true)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "deleting the temporary secret {} failed ({}): delete it with \
-                 `aws secretsmanager delete-secret --secret-id {} --force-delete-without-recovery`",
-                secret.name,
-                aws_message(&e),
+        .map_err(|e| CopyError::Cleanup {
+            what: format!("deleting the temporary secret {}", secret.name),
+            how: format!(
+                "delete it with `aws secretsmanager delete-secret --secret-id {} \
+                 --force-delete-without-recovery`",
                 secret.arn
-            )
+            ),
+            source: AwsError::new("DeleteSecret", e),
         })
 }
 

@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{
 };
 
 use super::task_definition::CONTAINER_NAME;
-use super::{CopyError, CopyEvent, aws_message};
+use super::{CopyError, CopyEvent};
 use crate::options::Interrupt;
 use crate::track::StopInfo;
 
@@ -28,7 +28,7 @@ pub async fn running_copies(ecs: &Client, cluster: &str) -> Result<Vec<String>, 
         .send();
     let mut arns = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CopyError::aws("ListTasks", &e))?;
+        let page = page.map_err(|e| CopyError::aws("ListTasks", e))?;
         arns.extend(page.task_arns().iter().cloned());
     }
     Ok(arns)
@@ -61,9 +61,11 @@ pub async fn launch(
             AssignPublicIp::Disabled
         })
         .build()
-        .map_err(|e| CopyError::Aws {
-            operation: "RunTask",
-            message: format!("building the network configuration: {e}"),
+        .map_err(|e| {
+            CopyError::unexpected(
+                "RunTask",
+                format!("building the network configuration: {e}"),
+            )
         })?;
     let out = ecs
         .run_task()
@@ -85,7 +87,7 @@ pub async fn launch(
         ))
         .send()
         .await
-        .map_err(|e| CopyError::aws("RunTask", &e))?;
+        .map_err(|e| CopyError::aws("RunTask", e))?;
     crate::launch::started_task(&out).map_err(|reasons| CopyError::LaunchFailed {
         reasons: if reasons.is_empty() {
             "RunTask answered with neither a task nor a failure".into()
@@ -103,14 +105,14 @@ pub struct TaskState {
     pub stopped: Option<StopInfo>,
 }
 
-pub async fn describe(ecs: &Client, cluster: &str, task_arn: &str) -> Result<TaskState, String> {
+pub async fn describe(ecs: &Client, cluster: &str, task_arn: &str) -> Result<TaskState, CopyError> {
     let out = ecs
         .describe_tasks()
         .cluster(cluster)
         .tasks(task_arn)
         .send()
         .await
-        .map_err(|e| aws_message(&e))?;
+        .map_err(|e| CopyError::aws("DescribeTasks", e))?;
     let Some(task) = out.tasks().iter().find(|t| t.task_arn() == Some(task_arn)) else {
         if out.failures().iter().any(|f| f.reason() == Some("MISSING")) {
             return Ok(TaskState {
@@ -121,7 +123,10 @@ pub async fn describe(ecs: &Client, cluster: &str, task_arn: &str) -> Result<Tas
                 }),
             });
         }
-        return Err(format!("DescribeTasks did not return task {task_arn}"));
+        return Err(CopyError::unexpected(
+            "DescribeTasks",
+            format!("the answer does not name task {task_arn}"),
+        ));
     };
     let last_status = task.last_status().unwrap_or("UNKNOWN").to_owned();
     let stopped = (last_status == "STOPPED").then(|| {
@@ -182,7 +187,10 @@ pub async fn track(
                 }
             }
             Err(message) => events(CopyEvent::Warning {
-                message: format!("DescribeTasks failed, retrying at the next poll: {message}"),
+                message: format!(
+                    "{}; retrying at the next poll",
+                    crate::error_text::chain(&message)
+                ),
             }),
         }
         tokio::select! {

@@ -7,8 +7,9 @@ use aws_sdk_ecs::types::{
     Secret, Tag,
 };
 
+use super::CopyError;
 use super::secret::{KEY_HOST, KEY_PASSWORD, KEY_PORT, KEY_USERNAME};
-use super::{CopyError, aws_message};
+use crate::error_text::AwsError;
 
 /// The script the container runs, as the third engineer's contract defines it.
 pub const COPY_SCRIPT: &str = include_str!("copy_vectors.sh");
@@ -63,9 +64,11 @@ pub struct CopyTaskSpec<'a> {
 }
 
 pub fn container(spec: &CopyTaskSpec<'_>) -> Result<ContainerDefinition, CopyError> {
-    let build = |what: &str, e: aws_sdk_ecs::error::BuildError| CopyError::Aws {
-        operation: "RegisterTaskDefinition",
-        message: format!("building the {what}: {e}"),
+    let build = |what: &str, e: aws_sdk_ecs::error::BuildError| {
+        CopyError::unexpected(
+            "RegisterTaskDefinition",
+            format!("building the {what}: {e}"),
+        )
     };
     let secrets = secret_refs(spec.source_secret_arn, spec.target_secret_arn)
         .into_iter()
@@ -128,28 +131,30 @@ pub async fn register(ecs: &Client, spec: &CopyTaskSpec<'_>) -> Result<String, C
         ))
         .send()
         .await
-        .map_err(|e| CopyError::aws("RegisterTaskDefinition", &e))?;
+        .map_err(|e| CopyError::aws("RegisterTaskDefinition", e))?;
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_owned)
-        .ok_or_else(|| CopyError::Aws {
-            operation: "RegisterTaskDefinition",
-            message: "the answer names no task definition".into(),
+        .ok_or_else(|| {
+            CopyError::unexpected(
+                "RegisterTaskDefinition",
+                "the answer names no task definition",
+            )
         })
 }
 
-pub async fn deregister(ecs: &Client, arn: &str) -> Result<(), String> {
+pub async fn deregister(ecs: &Client, arn: &str) -> Result<(), CopyError> {
     ecs.deregister_task_definition()
         .task_definition(arn)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "deregistering the temporary task definition {arn} failed ({}): deregister it with \
-                 `aws ecs deregister-task-definition --task-definition {arn}`",
-                aws_message(&e)
-            )
+        .map_err(|e| CopyError::Cleanup {
+            what: format!("deregistering the temporary task definition {arn}"),
+            how: format!(
+                "deregister it with `aws ecs deregister-task-definition --task-definition {arn}`"
+            ),
+            source: AwsError::new("DeregisterTaskDefinition", e),
         })
 }
 
@@ -164,7 +169,7 @@ pub async fn embedding_execution_role(
         .task_definition(task_definition)
         .send()
         .await
-        .map_err(|e| CopyError::aws("DescribeTaskDefinition", &e))?;
+        .map_err(|e| CopyError::aws("DescribeTaskDefinition", e))?;
     Ok(out
         .task_definition()
         .and_then(|t| t.execution_role_arn())

@@ -194,7 +194,7 @@ fn passwords_do_not_debug_print() {
         host: "h".into(),
         port: 5432,
         username: "postgres".into(),
-        password: Password::new("hunter2-secret".into()),
+        password: SecretValue::new("hunter2-secret".into()),
     };
     let text = format!("{source:?}");
     assert!(!text.contains("hunter2"), "{text}");

@@ -32,7 +32,7 @@ from . import admin
 
 BACKUP_KNOBS = {"creating_polls": 2}
 # Backup ARN -> DescribeBackup/ListBackups answers still to show `CREATING`.
-_CREATING: dict[str, int] = {}
+_CREATING = admin.Countdown()
 
 
 class BackupInUseException(JsonRESTError):
@@ -45,13 +45,7 @@ class BackupInUseException(JsonRESTError):
 
 def _seen(backup: Any) -> Any:
     """One answer that shows the backup: `CREATING` until its count runs out."""
-    left = _CREATING.get(backup.arn)
-    if left is None:
-        return backup
-    if left > 0:
-        _CREATING[backup.arn] = left - 1
-    else:
-        del _CREATING[backup.arn]
+    if _CREATING.tick(backup.arn) is False:
         backup.status = "AVAILABLE"
     return backup
 
@@ -66,7 +60,7 @@ def _create(self: DynamoDBBackend, table_name: str, backup_name: str) -> Any:
     backup = _original_create(self, table_name, backup_name)
     if BACKUP_KNOBS["creating_polls"] > 0:
         backup.status = "CREATING"
-        _CREATING[backup.arn] = BACKUP_KNOBS["creating_polls"]
+        _CREATING.start(backup.arn, BACKUP_KNOBS["creating_polls"])
     return backup
 
 
@@ -85,15 +79,9 @@ def _restore(self: DynamoDBBackend, target_table_name: str, backup_arn: str) -> 
     return _original_restore(self, target_table_name, backup_arn)
 
 
-def _backups_admin(request: Any, full_url: str, headers: Any) -> Any:
-    if request.method == "POST":
-        BACKUP_KNOBS.update(admin.read_json(request, headers))
-    return admin.answer(BACKUP_KNOBS)
-
-
 def apply() -> None:
     DynamoDBBackend.create_backup = _create
     DynamoDBBackend.describe_backup = _describe
     DynamoDBBackend.list_backups = _list
     DynamoDBBackend.restore_table_from_backup = _restore
-    admin.register("backups", _backups_admin)
+    admin.register_knobs("backups", BACKUP_KNOBS)

@@ -223,7 +223,7 @@ def _instance_create(cls: Any, resource_name: str, cloudformation_json: Any, acc
 # /moto-api/emulator/snapshots {"creating_polls": N}`). moto makes snapshots available at once;
 # an AWS snapshot of a real cluster takes minutes, which is when a user presses Ctrl-C.
 SNAPSHOT_KNOBS = {"creating_polls": 0}
-_CREATING: dict[str, int] = {}
+_CREATING = admin.Countdown()
 
 _original_create_snapshot = rds_models.RDSBackend.create_db_cluster_snapshot
 _original_describe_snapshots = rds_models.RDSBackend.describe_db_cluster_snapshots
@@ -233,30 +233,21 @@ def _create_snapshot(self: Any, db_cluster_identifier: str, db_cluster_snapshot_
     snapshot = _original_create_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier, *args, **kwargs)
     if SNAPSHOT_KNOBS["creating_polls"] > 0 and snapshot.snapshot_type == "manual":
         snapshot.status = "creating"
-        _CREATING[db_cluster_snapshot_identifier] = SNAPSHOT_KNOBS["creating_polls"]
+        # CreateDBClusterSnapshot's own answer is the first of the `creating_polls`.
+        _CREATING.start(db_cluster_snapshot_identifier, SNAPSHOT_KNOBS["creating_polls"] - 1)
     return snapshot
 
 
 def _describe_snapshots(self: Any, *args: Any, **kwargs: Any) -> Any:
     snapshots = _original_describe_snapshots(self, *args, **kwargs)
     for snapshot in snapshots:
-        identifier = snapshot.db_cluster_snapshot_identifier
-        if identifier in _CREATING:
-            _CREATING[identifier] -= 1
-            if _CREATING[identifier] <= 0:
-                del _CREATING[identifier]
-                snapshot.status = "available"
+        if _CREATING.tick(snapshot.db_cluster_snapshot_identifier) is False:
+            snapshot.status = "available"
     return snapshots
-
-
-def _snapshots_admin(request: Any, full_url: str, headers: Any) -> Any:
-    if request.method == "POST":
-        SNAPSHOT_KNOBS.update(admin.read_json(request, headers))
-    return admin.answer(SNAPSHOT_KNOBS)
 
 
 def apply() -> None:
     rds_models.DBInstance.create_from_cloudformation_json = classmethod(_instance_create)
     rds_models.RDSBackend.create_db_cluster_snapshot = _create_snapshot
     rds_models.RDSBackend.describe_db_cluster_snapshots = _describe_snapshots
-    admin.register("snapshots", _snapshots_admin)
+    admin.register_knobs("snapshots", SNAPSHOT_KNOBS)

@@ -45,8 +45,8 @@ RESTORE_KNOBS = {"creating_polls": 2}
 # Clusters made by RestoreDBClusterFromSnapshot: an instance created in one is `creating` too.
 _RESTORED: set[str] = set()
 # Identifier -> DescribeDB* answers still to show `creating`.
-_CREATING_CLUSTERS: dict[str, int] = {}
-_CREATING_INSTANCES: dict[str, int] = {}
+_CREATING_CLUSTERS = admin.Countdown()
+_CREATING_INSTANCES = admin.Countdown()
 
 
 class DBClusterAlreadyExistsFault(RDSClientError):
@@ -84,7 +84,7 @@ def _restore(self: RDSResponse) -> Any:
         raise DBClusterAlreadyExistsFault(identifier)
     result = _original_restore(self)
     _RESTORED.add(identifier)
-    _CREATING_CLUSTERS[identifier] = RESTORE_KNOBS["creating_polls"]
+    _CREATING_CLUSTERS.start(identifier, RESTORE_KNOBS["creating_polls"])
     return result
 
 
@@ -116,7 +116,7 @@ def _create_instance(self: RDSResponse) -> Any:
     if cluster is not None and cluster.db_cluster_identifier in _RESTORED:
         identifier = self.params["DBInstanceIdentifier"].lower()
         _backend(self).databases[identifier].status = "creating"
-        _CREATING_INSTANCES[identifier] = RESTORE_KNOBS["creating_polls"]
+        _CREATING_INSTANCES.start(identifier, RESTORE_KNOBS["creating_polls"])
     return result
 
 
@@ -140,7 +140,7 @@ def _delete_cluster(self: RDSResponse) -> Any:
         for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
             if snapshot.snapshot_type == "automated" and snapshot.cluster.db_cluster_identifier == cluster.db_cluster_identifier:
                 del backend.cluster_snapshots[snapshot_id]
-    _CREATING_CLUSTERS.pop(cluster.db_cluster_identifier, None)
+    _CREATING_CLUSTERS.forget(cluster.db_cluster_identifier)
     _RESTORED.discard(cluster.db_cluster_identifier)
     return ActionResult({"DBCluster": cluster})
 
@@ -152,9 +152,7 @@ _original_describe_instances = rds_models.RDSBackend.describe_db_instances
 def _describe_clusters(self: Any, *args: Any, **kwargs: Any) -> Any:
     clusters = _original_describe_clusters(self, *args, **kwargs)
     for cluster in clusters:
-        identifier = cluster.db_cluster_identifier
-        if _CREATING_CLUSTERS.get(identifier, 0) > 0:
-            _CREATING_CLUSTERS[identifier] -= 1
+        if _CREATING_CLUSTERS.tick(cluster.db_cluster_identifier):
             # moto's status reads `creating` once, then `available`.
             cluster.status = "creating"
     return clusters
@@ -163,21 +161,9 @@ def _describe_clusters(self: Any, *args: Any, **kwargs: Any) -> Any:
 def _describe_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
     instances = _original_describe_instances(self, *args, **kwargs)
     for instance in instances:
-        identifier = instance.db_instance_identifier
-        if identifier not in _CREATING_INSTANCES:
-            continue
-        if _CREATING_INSTANCES[identifier] > 0:
-            _CREATING_INSTANCES[identifier] -= 1
-        else:
-            del _CREATING_INSTANCES[identifier]
+        if _CREATING_INSTANCES.tick(instance.db_instance_identifier) is False:
             instance.status = "available"
     return instances
-
-
-def _restore_admin(request: Any, full_url: str, headers: Any) -> Any:
-    if request.method == "POST":
-        RESTORE_KNOBS.update(admin.read_json(request, headers))
-    return admin.answer(RESTORE_KNOBS)
 
 
 def apply() -> None:
@@ -187,4 +173,4 @@ def apply() -> None:
     RDSResponse.delete_db_cluster = _delete_cluster
     rds_models.RDSBackend.describe_db_clusters = _describe_clusters
     rds_models.RDSBackend.describe_db_instances = _describe_instances
-    admin.register("restore", _restore_admin)
+    admin.register_knobs("restore", RESTORE_KNOBS)

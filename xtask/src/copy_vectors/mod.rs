@@ -56,10 +56,10 @@ async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
 
     let rds = aws_sdk_rds::Client::new(&config);
     let cluster = source::temporary_cluster(&rds, &args.stack, args.from.as_deref()).await?;
-    let (Some(host), Some(port)) = (cluster.endpoint.clone(), cluster.port) else {
+    let (Some(host), Some(port)) = (cluster.facts.endpoint.clone(), cluster.facts.port) else {
         bail!(
             "the temporary cluster {} has no endpoint yet: wait for the restore to finish",
-            cluster.identifier
+            cluster.facts.identifier
         );
     };
     let credentials = source::credentials_file(
@@ -92,7 +92,7 @@ async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
 
     view::PlanView {
         stack: &args.stack,
-        source_cluster: &cluster.identifier,
+        source_cluster: &cluster.facts.identifier,
         source_endpoint: format!("{host}:{port}"),
         username: &username,
         credentials_file: credentials.display().to_string(),

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use cdk_hook::restore::{self, RestoreError, TemporaryCluster, list_temporary};
 use cdk_hook::safeguard::{ProtectedCluster, SecretValue};
-use migrate::copy::Password;
 
 /// `--from`, which must be one of the tool's restored clusters for this stack, else the only one.
 pub async fn temporary_cluster(
@@ -35,7 +34,7 @@ pub async fn temporary_cluster(
         bail!(
             "the temporary cluster {} is {}, not available: wait for the restore to finish \
              (`cargo xtask restore --list`)",
-            cluster.identifier,
+            cluster.facts.identifier,
             cluster.status
         );
     }
@@ -61,7 +60,7 @@ async fn named_cluster(
 fn describe(c: &TemporaryCluster) -> String {
     format!(
         "  {} ({}, from snapshot {})",
-        c.identifier,
+        c.facts.identifier,
         c.status,
         c.source_snapshot.as_deref().unwrap_or("?")
     )
@@ -110,7 +109,7 @@ pub fn credentials_file(
             "the replacement record {} names several credential files and none matches the \
              snapshot of {}; pass --credentials FILE",
             record_path.display(),
-            cluster.identifier
+            cluster.facts.identifier
         ),
     };
     Ok(chosen
@@ -121,7 +120,7 @@ pub fn credentials_file(
 
 /// The replaced cluster's login from a credential file (`{"secret": {"username", "password",
 /// ...}}`, as `deploy` writes it). Error messages never quote the file's content.
-pub fn read_login(path: &Path) -> anyhow::Result<(String, Password)> {
+pub fn read_login(path: &Path) -> anyhow::Result<(String, SecretValue)> {
     let text = SecretValue::new(
         std::fs::read_to_string(path)
             .with_context(|| format!("reading the credential file {}", path.display()))?,
@@ -138,7 +137,7 @@ pub fn read_login(path: &Path) -> anyhow::Result<(String, Password)> {
             .map(str::to_owned)
     };
     match (field("username"), field("password")) {
-        (Some(username), Some(password)) => Ok((username, Password::new(password))),
+        (Some(username), Some(password)) => Ok((username, SecretValue::new(password))),
         _ => bail!(
             "the credential file {} has no secret.username and secret.password",
             path.display()

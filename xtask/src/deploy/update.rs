@@ -81,7 +81,7 @@ pub(super) async fn execute(
     // whatever killed it may be taking this process down too, and CloudFormation goes on either
     // way. Say where the stack stands and how to finish, and stop: no migration on a stack whose
     // update nobody saw end.
-    if let Err(CdkHookError::CdkFailed { code: None, .. }) = &executed {
+    if let Err(CdkHookError::CdkKilled { .. }) = &executed {
         let (status, _) = cdk_hook::stack::stack_status(cfn, stack_name).await?;
         return Err(CliDied {
             stack: stack_name.clone(),

@@ -26,9 +26,9 @@ pub async fn list(rds: &aws_sdk_rds::Client, stack: &str) -> anyhow::Result<Exit
         .iter()
         .map(|c| {
             [
-                c.identifier.clone(),
+                c.facts.identifier.clone(),
                 c.status.clone(),
-                match (&c.endpoint, c.port) {
+                match (&c.facts.endpoint, c.facts.port) {
                     (Some(host), Some(port)) => format!("{host}:{port}"),
                     (Some(host), None) => host.clone(),
                     _ => "-".to_owned(),
@@ -99,7 +99,7 @@ pub async fn cleanup(
     }
     let poll = super::poll()?;
     for t in &targets {
-        let id = &t.identifier;
+        let id = &t.facts.identifier;
         let pb = crate::progress::spinner(format!("deleting {id}"));
         let deleted =
             restore::delete_temporary(rds, stack, id, poll, CLEANUP_TIMEOUT, |p| match p {
@@ -126,7 +126,7 @@ pub async fn cleanup(
 fn describe(t: &TemporaryCluster) -> String {
     format!(
         "cluster {} ({}) with {}, restored from {}",
-        t.identifier,
+        t.facts.identifier,
         t.status,
         if t.members.is_empty() {
             "no instances".to_owned()

@@ -10,7 +10,7 @@ use anyhow::Context;
 use cdk_hook::CdkHookError;
 use cdk_hook::safeguard::{
     self, BackupFacts, Guarded, Measure, ProtectedCluster, ProtectedInstance, ProtectedTable,
-    ReplacementRecord, SnapshotFacts, UnprotectedResource,
+    ReplacementRecord, SnapshotFacts, SnapshotOf, UnprotectedResource,
 };
 use console::style;
 use indicatif::ProgressBar;
@@ -36,7 +36,7 @@ pub async fn take(
     guarded: &[Guarded],
     chosen: Safeguards,
 ) -> anyhow::Result<PathBuf> {
-    let stamp = safeguard::utc_stamp();
+    let stamp = migrate::state::utc_stamp();
     let mut record = ReplacementRecord {
         version: ReplacementRecord::VERSION,
         stack: run.plan.stack.clone(),
@@ -123,7 +123,7 @@ async fn cluster(step: &Step<'_>, record: &mut ReplacementRecord) -> anyhow::Res
         rotation_cancelled: false,
     };
     if step.chosen.snapshot && g.measure == Measure::ClusterSnapshot {
-        match cluster_snapshot(run, identifier, step.stamp).await {
+        match rds_snapshot(run, SnapshotOf::Cluster, identifier, step.stamp).await {
             Ok(facts) => protected.snapshot = Some(facts),
             Err(e) => {
                 protected.snapshot = interrupted_snapshot(&e);
@@ -144,35 +144,6 @@ async fn cluster(step: &Step<'_>, record: &mut ReplacementRecord) -> anyhow::Res
     Ok(())
 }
 
-async fn cluster_snapshot(
-    run: &SafeguardRun<'_>,
-    cluster: &str,
-    stamp: &str,
-) -> anyhow::Result<SnapshotFacts> {
-    let id = safeguard::snapshot_identifier(&run.plan.stack, cluster, stamp);
-    safeguard::create_cluster_snapshot(run.rds, cluster, &id, &run.plan.stack)
-        .await
-        .with_context(|| format!("snapshot of cluster {cluster} failed: nothing was executed"))?;
-    let making = Making {
-        what: "manual snapshot",
-        kind: "snapshot",
-        name: &id,
-        of: format!("cluster {cluster}"),
-        arn: None,
-    };
-    let (_handling, pb) = making.start();
-    let wait = safeguard::wait_snapshot_available(
-        run.rds,
-        &id,
-        poll()?,
-        MAKE_TIMEOUT,
-        making.progress(&pb),
-    );
-    let facts = making.finish(wait, &pb).await?;
-    making.done("kept after the cluster is deleted");
-    Ok(facts)
-}
-
 async fn instance(step: &Step<'_>, record: &mut ReplacementRecord) -> anyhow::Result<()> {
     let (run, g) = (step.run, step.g);
     let identifier = physical(step)?;
@@ -183,7 +154,7 @@ async fn instance(step: &Step<'_>, record: &mut ReplacementRecord) -> anyhow::Re
         snapshot: None,
     };
     if step.chosen.snapshot {
-        match instance_snapshot(run, identifier, step.stamp).await {
+        match rds_snapshot(run, SnapshotOf::Instance, identifier, step.stamp).await {
             Ok(facts) => protected.snapshot = Some(facts),
             Err(e) => {
                 protected.snapshot = interrupted_snapshot(&e);
@@ -196,32 +167,39 @@ async fn instance(step: &Step<'_>, record: &mut ReplacementRecord) -> anyhow::Re
     Ok(())
 }
 
-async fn instance_snapshot(
+/// A manual snapshot of `source` (a cluster or a standalone instance), waited for.
+async fn rds_snapshot(
     run: &SafeguardRun<'_>,
-    instance: &str,
+    of: SnapshotOf,
+    source: &str,
     stamp: &str,
 ) -> anyhow::Result<SnapshotFacts> {
-    let id = safeguard::snapshot_identifier(&run.plan.stack, instance, stamp);
-    safeguard::create_instance_snapshot(run.rds, instance, &id, &run.plan.stack)
+    let noun = of.noun();
+    let id = safeguard::snapshot_identifier(&run.plan.stack, source, stamp);
+    safeguard::create_snapshot(run.rds, of, source, &id, &run.plan.stack)
         .await
-        .with_context(|| format!("snapshot of instance {instance} failed: nothing was executed"))?;
+        .with_context(|| format!("snapshot of {noun} {source} failed: nothing was executed"))?;
     let making = Making {
-        what: "manual DB snapshot",
+        what: match of {
+            SnapshotOf::Cluster => "manual snapshot",
+            SnapshotOf::Instance => "manual DB snapshot",
+        },
         kind: "snapshot",
         name: &id,
-        of: format!("instance {instance}"),
+        of: format!("{noun} {source}"),
         arn: None,
     };
     let (_handling, pb) = making.start();
-    let wait = safeguard::wait_instance_snapshot_available(
+    let wait = safeguard::wait_snapshot_available(
         run.rds,
+        of,
         &id,
         poll()?,
         MAKE_TIMEOUT,
         making.progress(&pb),
     );
     let facts = making.finish(wait, &pb).await?;
-    making.done("kept after the instance is deleted");
+    making.done(&format!("kept after the {noun} is deleted"));
     Ok(facts)
 }
 

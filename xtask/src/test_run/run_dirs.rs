@@ -38,11 +38,7 @@ impl RunDirs {
         for parent in [TMP, OUTPUT] {
             remove_finished_runs(&root.join(parent))?;
         }
-        let name = format!(
-            "{}-{}",
-            cdk_hook::safeguard::utc_stamp(),
-            std::process::id()
-        );
+        let name = format!("{}-{}", migrate::state::utc_stamp(), std::process::id());
         let dirs = RunDirs {
             tmp: root.join(TMP).join(&name),
             output: root.join(OUTPUT).join(&name),
