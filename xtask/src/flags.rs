@@ -42,6 +42,7 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask setup
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Setup(Setup),
     /// Run setup, then the whole test suite (the command CI runs).
     ///
@@ -49,6 +50,7 @@ pub enum Command {
     ///   cargo xtask test
     ///   cargo xtask test -- deploy_with   # only the tests whose name matches
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Test(Test),
     /// The whole job on a local AWS emulator, no account needed (deploy v0, guarded deploy to v1).
     ///
@@ -61,6 +63,7 @@ pub enum Command {
     ///   cargo xtask demo
     ///   cargo xtask demo --keep-running   # then use the AWS CLI/SDK against the emulator
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Demo(Demo),
     /// Pre-deploy replacement check: prepare the change set, classify it, exit 3 on a guarded replacement.
     ///
@@ -145,6 +148,7 @@ pub enum Command {
     ///   cargo xtask bench
     ///   cargo xtask bench --copy   # the copy-back script against a plain \copy stream
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Bench(Bench),
     /// Print a shell completion script (for a `cargo-xtask` command or alias).
     ///
@@ -161,12 +165,15 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask gen-replacement-table --check
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     GenReplacementTable(GenReplacementTable),
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Setup {}
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Demo {
     /// Keep the emulator running at the end and print the environment to use it (Ctrl-C stops it).
@@ -185,6 +192,7 @@ pub struct Completions {
     pub shell: clap_complete::Shell,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Test {
     /// The long suites too: 20 seeded fault-injection runs of the migration instead of 5.
@@ -524,6 +532,7 @@ pub struct CopyVectors {
     pub aws: AwsOptions,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Bench {
     /// Bots to seed (three in four with knowledge to embed); 10000 for the launch figures.
@@ -546,6 +555,7 @@ pub struct Bench {
     pub copy: bool,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct GenReplacementTable {
     /// Fail instead of writing when the committed table differs from the generated one.
