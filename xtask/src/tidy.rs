@@ -141,14 +141,13 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeSet<String> {
     let format = "{p}|{f}";
     cmd!(
         sh,
-        "{cargo} tree {args...} -f {format} --prefix none --no-dedupe"
+        "{cargo} tree --locked {args...} -f {format} --prefix none --no-dedupe"
     )
     .quiet()
     .read()
     .unwrap()
     .lines()
-    // Workspace members print their path after the version; the features are what matters.
-    .map(|line| line.replace(&format!(" ({})", project_root().display()), ""))
+    .map(str::to_owned)
     .filter(|line| !line.trim().is_empty())
     .collect()
 }
