@@ -15,6 +15,7 @@ mod error;
 pub mod execute;
 pub mod guard;
 pub mod live;
+pub mod outputs;
 pub mod plan;
 pub mod reconcile;
 mod renames;

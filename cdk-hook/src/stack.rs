@@ -9,7 +9,6 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::StackEvent;
 
 use crate::CdkHookError;
-use crate::changeset::is_missing_stack;
 
 /// One stack event, as shown while the update runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,28 +110,7 @@ pub async fn stack_status(
     cfn: &Client,
     stack: &str,
 ) -> Result<(String, Option<String>), CdkHookError> {
-    let out = cfn
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(|e| {
-            if is_missing_stack(e.code(), e.message()) {
-                CdkHookError::StackNotFound {
-                    stack: stack.to_owned(),
-                    detail: e.message().unwrap_or_default().to_owned(),
-                }
-            } else {
-                CdkHookError::aws("DescribeStacks", e)
-            }
-        })?;
-    let s = out
-        .stacks()
-        .first()
-        .ok_or_else(|| CdkHookError::StackNotFound {
-            stack: stack.to_owned(),
-            detail: String::new(),
-        })?;
+    let s = crate::outputs::describe_stack(cfn, stack).await?;
     Ok((
         s.stack_status()
             .map(|s| s.as_str().to_owned())

@@ -72,7 +72,7 @@ export class BedrockChatPipelineStack extends Stack {
         "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal",
       ],
       env: {
-        CARGO_ALIAS_XTASK: "run --quiet --manifest-path guard/Cargo.toml --package xtask --",
+        CARGO_ALIAS_XTASK: "run --quiet --manifest-path guard/Cargo.toml --package xtask --no-default-features --",
         CI: "true",
       },
     };

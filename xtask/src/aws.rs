@@ -46,18 +46,3 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
     }
     loader.load().await
 }
-
-/// What a user needs from an AWS SDK error: the service's code and message, or, when the call
-/// never got an answer, why (no credentials, no connection), without the SDK's debug dump. The
-/// text comes from the one formatter, `migrate::error_text`.
-pub fn explain<E>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> String
-where
-    E: std::error::Error + aws_sdk_cloudformation::error::ProvideErrorMetadata + 'static,
-{
-    migrate::error_text::summary(err)
-}

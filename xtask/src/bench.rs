@@ -53,47 +53,9 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
     let app = FixtureApp::new_in(&work.join("app"));
     app.bootstrap(&emulator);
     app.deploy(&emulator, Release::V1);
-    // A realistic table: three bots in four have knowledge, a few aliases of shared bots, and a
-    // conversation per bot around them.
-    let plan = SeedPlan {
-        with_knowledge: args.bots * 3 / 4,
-        without_knowledge: args.bots - args.bots * 3 / 4,
-        aliases: args.bots / 50,
-        malformed: 0,
-        conversations: args.bots,
-    };
+    let plan = seed_plan(args.bots);
     eprintln!("==> seeding {} bots", args.bots);
-    let rt = crate::aws::runtime()?;
-    let target = rt.block_on(async {
-        let config = emulator.sdk_config().await;
-        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
-        let table = output(&outputs, "DatabaseConversationTableName").to_owned();
-        seed_bots(&aws_sdk_dynamodb::Client::new(&config), &table, plan).await;
-        vec![
-            ("table", table),
-            (
-                "cluster",
-                output(&outputs, "EmbeddingClusterName").to_owned(),
-            ),
-            (
-                "task-definition",
-                output(&outputs, "EmbeddingTaskDefinitionName").to_owned(),
-            ),
-            ("container", "Container".to_owned()),
-            (
-                "subnets",
-                format!(
-                    "{},{}",
-                    output(&outputs, "PrivateSubnetId0"),
-                    output(&outputs, "PrivateSubnetId1")
-                ),
-            ),
-            (
-                "security-groups",
-                output(&outputs, "EmbeddingTaskSecurityGroupId").to_owned(),
-            ),
-        ]
-    });
+    let target = seed(&emulator, plan)?;
     let knobs = probe::admin(
         emulator.port(),
         probe::LIMITS_PATH,
@@ -107,53 +69,101 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
         to_embed: plan.with_knowledge as u64,
         xtask,
     };
+    let runs = match args.scan_only {
+        true => Vec::new(),
+        false => launch_runs(&bench, &args)?,
+    };
+    let scans = scan_runs(&bench)?;
+    drop(emulator);
 
-    let mut runs = Vec::new();
-    if !args.scan_only {
-        eprintln!("==> launch runs, side by side");
-        runs.push(bench.baseline(args.baseline_max_secs, args.bots)?);
-        // With --no-wait nothing polls, and the in-flight cap frees a slot only on a poll.
-        let no_wait_cap = (args.bots + 1).to_string();
-        runs.push(
-            bench
-                .migrate(
-                    "migrate --no-wait",
-                    &["--no-wait", "--max-running", &no_wait_cap],
-                    &[],
-                )?
-                .0,
-        );
-        // Tasks hold their slot for the container's run plus up to a poll: at 20 launches a
-        // second that is 20 * (task_seconds + 1 s + latency) running at once, under the
-        // emulator's 200-task quota.
-        runs.push(
-            bench
-                .migrate(
-                    "migrate",
-                    &["--max-running", "150"],
-                    &[("MIGRATE_POLL_INTERVAL_MS", "1000")],
-                )?
-                .0,
-        );
+    let classifier = classifier()?;
+    let limit_secs = plan.with_knowledge as f64 / LIMIT_PER_SEC;
+    let mut report = table::report(&runs, &scans, limit_secs, &knobs["config"], args.bots);
+    println!("{}", table::render(&runs, &scans, limit_secs, args.bots));
+    println!(
+        "classify {CHANGES} resource changes: {:.2} ms ({}, mean of {RUNS} runs; budget 50 ms)",
+        classifier["mean_ms"].as_f64().unwrap_or(0.0),
+        classifier["profile"].as_str().unwrap_or("")
+    );
+    report["classifier"] = classifier;
+    write_report(&dir, report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A realistic table: three bots in four have knowledge, a few aliases of shared bots, and a
+/// conversation per bot around them.
+fn seed_plan(bots: usize) -> SeedPlan {
+    SeedPlan {
+        with_knowledge: bots * 3 / 4,
+        without_knowledge: bots - bots * 3 / 4,
+        aliases: bots / 50,
+        malformed: 0,
+        conversations: bots,
     }
+}
+
+/// Seeds the bots; returns the migration target's flags (name, value) from the stack outputs.
+fn seed(emulator: &Emulator, plan: SeedPlan) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let rt = crate::aws::runtime()?;
+    Ok(rt.block_on(async {
+        let config = emulator.sdk_config().await;
+        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
+        let table = output(&outputs, "DatabaseConversationTableName").to_owned();
+        seed_bots(&aws_sdk_dynamodb::Client::new(&config), &table, plan).await;
+        let value = |prefix: &str| output(&outputs, prefix).to_owned();
+        vec![
+            ("table", table),
+            ("cluster", value("EmbeddingClusterName")),
+            ("task-definition", value("EmbeddingTaskDefinitionName")),
+            ("container", "Container".to_owned()),
+            (
+                "subnets",
+                format!(
+                    "{},{}",
+                    value("PrivateSubnetId0"),
+                    value("PrivateSubnetId1")
+                ),
+            ),
+            ("security-groups", value("EmbeddingTaskSecurityGroupId")),
+        ]
+    }))
+}
+
+/// The launch figures, side by side: the guide's baseline, `--no-wait`, the full run.
+fn launch_runs(bench: &Bench, args: &flags::Bench) -> anyhow::Result<Vec<launches::Figures>> {
+    eprintln!("==> launch runs, side by side");
+    let mut runs = vec![bench.baseline(args.baseline_max_secs, args.bots)?];
+    // With --no-wait nothing polls, and the in-flight cap frees a slot only on a poll.
+    let no_wait_cap = (args.bots + 1).to_string();
+    let no_wait = ["--no-wait", "--max-running", &no_wait_cap];
+    runs.push(bench.migrate("migrate --no-wait", &no_wait, &[])?.0);
+    // Tasks hold their slot for the container's run plus up to a poll: at 20 launches a
+    // second that is 20 * (task_seconds + 1 s + latency) running at once, under the
+    // emulator's 200-task quota.
+    let poll = [("MIGRATE_POLL_INTERVAL_MS", "1000")];
+    runs.push(
+        bench
+            .migrate("migrate", &["--max-running", "150"], &poll)?
+            .0,
+    );
+    Ok(runs)
+}
+
+/// The scan figures: `migrate --dry-run` with one segment and with parallel segments.
+fn scan_runs(bench: &Bench) -> anyhow::Result<Vec<serde_json::Value>> {
     eprintln!("==> scan runs (migrate --dry-run)");
-    let mut scans = Vec::new();
     // One untimed scan of each shape first: the emulator builds its scan index per table version
     // and segment split (`tests/emulator/patches/scan_index.py`), and neither timed scan should
     // pay for it.
     for segments in ["1", SEGMENTS] {
-        bench.migrate(
-            &format!("scan warm-up {segments}"),
-            &["--dry-run", "--segments", segments],
-            &[],
-        )?;
+        let flags = ["--dry-run", "--segments", segments];
+        bench.migrate(&format!("scan warm-up {segments}"), &flags, &[])?;
     }
+    let mut scans = Vec::new();
     for segments in ["1", SEGMENTS] {
-        let (figures, report) = bench.migrate(
-            &format!("scan {segments} segment(s)"),
-            &["--dry-run", "--segments", segments],
-            &[],
-        )?;
+        let flags = ["--dry-run", "--segments", segments];
+        let (figures, report) =
+            bench.migrate(&format!("scan {segments} segment(s)"), &flags, &[])?;
         scans.push(json!({
             "segments": segments.parse::<u32>()?,
             "scan_secs": report["timings"]["scan_secs"],
@@ -163,21 +173,7 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
             "bots_found": report["counts"]["found"],
         }));
     }
-    drop(emulator);
-
-    let classifier = classifier()?;
-    let limit_secs = plan.with_knowledge as f64 / LIMIT_PER_SEC;
-    let report = table::report(&runs, &scans, limit_secs, &knobs["config"], args.bots);
-    println!("{}", table::render(&runs, &scans, limit_secs, args.bots));
-    println!(
-        "classify {CHANGES} resource changes: {:.2} ms ({}, mean of {RUNS} runs; budget 50 ms)",
-        classifier["mean_ms"].as_f64().unwrap_or(0.0),
-        classifier["profile"].as_str().unwrap_or("")
-    );
-    let mut report = report;
-    report["classifier"] = classifier;
-    write_report(&dir, report)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(scans)
 }
 
 /// Writes `part`'s keys into `report.json`, keeping the keys of the other kind of run.

@@ -31,22 +31,7 @@ pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     step("setup: the emulator's Python venv and the fixture app's packages (idempotent)");
     crate::setup::ensure_installed()?;
-    let workspace = crate::setup::project_root();
-    let root = workspace.join(&args.dir);
-    // It is emptied first: never anywhere but under target/.
-    anyhow::ensure!(
-        std::path::absolute(&root)?.starts_with(workspace.join("target"))
-            && !args
-                .dir
-                .components()
-                .any(|c| c == std::path::Component::ParentDir),
-        "--dir {} is not inside the workspace's target/",
-        args.dir.display()
-    );
-    if root.exists() {
-        std::fs::remove_dir_all(&root)
-            .with_context(|| format!("removing the last demo's {}", root.display()))?;
-    }
+    let root = empty_demo_dir(&args.dir)?;
 
     step("starting the local AWS emulator (moto with this project's patches) on 127.0.0.1");
     let emulator = Emulator::start_in(&root.join("emulator"));
@@ -63,64 +48,12 @@ pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
 
     let rt = crate::aws::runtime()?;
     step("seeding the conversation table");
-    let table = rt.block_on(async {
-        let config = emulator.sdk_config().await;
-        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
-        let table = output(&outputs, "DatabaseConversationTableName").to_owned();
-        seed_bots(&aws_sdk_dynamodb::Client::new(&config), &table, SEED).await;
-        table
-    });
-    say(&format!(
-        "{} bots ({} with knowledge to embed, {} with nothing to embed), {} shared-bot aliases, {} conversations in {table}",
-        SEED.with_knowledge + SEED.without_knowledge,
-        SEED.with_knowledge,
-        SEED.without_knowledge,
-        SEED.aliases,
-        SEED.conversations
-    ));
-    task_runner::configure(&emulator, TASK_SECONDS, FAILURE_RATE, 42);
-    say(&format!(
-        "the emulator plays the embedding container: {TASK_SECONDS} s a task, {:.0}% fail on purpose",
-        FAILURE_RATE * 100.0
-    ));
+    seed(&emulator, &rt);
 
     step("cargo xtask deploy to v1: v1 turns on storage encryption, which replaces the cluster");
     let state = root.join("state");
-    let interactive = crate::terminal::interactive();
-    let mut deploy_args: Vec<String> = ["deploy", "--app-dir"]
-        .map(String::from)
-        .into_iter()
-        .chain([app.dir().display().to_string()])
-        .chain(["--state-dir".into(), state.display().to_string()])
-        .collect();
-    if !interactive {
-        say("no one at a terminal: taking --on-replace both --yes");
-        deploy_args.extend(["--on-replace", "both", "--yes"].map(String::from));
-    }
-    deploy_args.extend(["--", "-c", "release=v1", "--no-previous-parameters"].map(String::from));
-    let deployed = xtask(&emulator, &deploy_args, interactive)?;
-    let report = latest_report(&state.join(STACK));
-
-    let code = match (deployed, &report) {
-        (Some(0 | 1), Some((path, counts))) if counts["failed"].as_u64() > Some(0) => {
-            step("some embedding tasks failed on purpose: retrying only them");
-            say(&format!("report {}", path.display()));
-            task_runner::configure(&emulator, TASK_SECONDS, 0.0, 42);
-            let retry = [
-                "migrate",
-                "--stack",
-                STACK,
-                "--state-dir",
-                &state.display().to_string(),
-                "--resume",
-                "--retry-failed",
-                "--yes",
-            ]
-            .map(String::from);
-            xtask(&emulator, &retry, false)?
-        }
-        (code, _) => code,
-    };
+    let deployed = deploy_to_v1(&emulator, app.dir(), &state)?;
+    let code = retry_the_failed(&emulator, &state, deployed)?;
     let ok = code == Some(0);
     step(&format!(
         "{} in {:.0} s; everything it wrote is under {}",
@@ -136,6 +69,97 @@ pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
         Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
         None => ExitCode::FAILURE,
     })
+}
+
+/// `--dir` under the workspace, emptied; refused anywhere but under `target/`.
+fn empty_demo_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let workspace = crate::setup::project_root();
+    let root = workspace.join(dir);
+    anyhow::ensure!(
+        std::path::absolute(&root)?.starts_with(workspace.join("target"))
+            && !dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir),
+        "--dir {} is not inside the workspace's target/",
+        dir.display()
+    );
+    if root.exists() {
+        std::fs::remove_dir_all(&root)
+            .with_context(|| format!("removing the last demo's {}", root.display()))?;
+    }
+    Ok(root)
+}
+
+/// The seeded bots, and the emulator's embedding container set to fail a share on purpose.
+fn seed(emulator: &Emulator, rt: &tokio::runtime::Runtime) {
+    let table = rt.block_on(async {
+        let config = emulator.sdk_config().await;
+        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
+        let table = output(&outputs, "DatabaseConversationTableName").to_owned();
+        seed_bots(&aws_sdk_dynamodb::Client::new(&config), &table, SEED).await;
+        table
+    });
+    say(&format!(
+        "{} bots ({} with knowledge to embed, {} with nothing to embed), {} shared-bot aliases, {} conversations in {table}",
+        SEED.with_knowledge + SEED.without_knowledge,
+        SEED.with_knowledge,
+        SEED.without_knowledge,
+        SEED.aliases,
+        SEED.conversations
+    ));
+    task_runner::configure(emulator, TASK_SECONDS, FAILURE_RATE, 42);
+    say(&format!(
+        "the emulator plays the embedding container: {TASK_SECONDS} s a task, {:.0}% fail on purpose",
+        FAILURE_RATE * 100.0
+    ));
+}
+
+/// The real `deploy` to v1; at a terminal the replacement prompt is the user's to answer.
+fn deploy_to_v1(emulator: &Emulator, app_dir: &Path, state: &Path) -> anyhow::Result<Option<i32>> {
+    let interactive = crate::terminal::interactive();
+    let mut deploy_args: Vec<String> = ["deploy", "--app-dir"]
+        .map(String::from)
+        .into_iter()
+        .chain([app_dir.display().to_string()])
+        .chain(["--state-dir".into(), state.display().to_string()])
+        .collect();
+    if !interactive {
+        say("no one at a terminal: taking --on-replace both --yes");
+        deploy_args.extend(["--on-replace", "both", "--yes"].map(String::from));
+    }
+    deploy_args.extend(["--", "-c", "release=v1", "--no-previous-parameters"].map(String::from));
+    xtask(emulator, &deploy_args, interactive)
+}
+
+/// When the deploy's migration reports failed bots, `migrate --resume --retry-failed` relaunches
+/// only them (the emulator no longer failing any); the exit code of the last run.
+fn retry_the_failed(
+    emulator: &Emulator,
+    state: &Path,
+    deployed: Option<i32>,
+) -> anyhow::Result<Option<i32>> {
+    let report = latest_report(&state.join(STACK));
+    let (Some(0 | 1), Some((path, counts))) = (deployed, &report) else {
+        return Ok(deployed);
+    };
+    if counts["failed"].as_u64() <= Some(0) {
+        return Ok(deployed);
+    }
+    step("some embedding tasks failed on purpose: retrying only them");
+    say(&format!("report {}", path.display()));
+    task_runner::configure(emulator, TASK_SECONDS, 0.0, 42);
+    let retry = [
+        "migrate",
+        "--stack",
+        STACK,
+        "--state-dir",
+        &state.display().to_string(),
+        "--resume",
+        "--retry-failed",
+        "--yes",
+    ]
+    .map(String::from);
+    xtask(emulator, &retry, false)
 }
 
 fn step(text: &str) {

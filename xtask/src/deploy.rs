@@ -6,12 +6,11 @@ use cdk_hook::{
     CdkHookError, CdkOutput, ChangeSetReviewer, PrepareRequest, ReplacementPlan, ReplacementTable,
     Reviewed,
 };
-use clap::Parser;
 use console::style;
 use std::process::ExitCode;
 
 use crate::check::EXIT_GATED;
-use crate::flags::{Deploy, MigrateWhen, Xtask};
+use crate::flags::{Deploy, Migrate, MigrateWhen, StackOptions};
 use crate::safeguards::{self, Decision, SafeguardRun};
 use cdk_hook::safeguard::{self, Guarded, SurveyClients};
 
@@ -21,7 +20,7 @@ use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
     // Held through the migration that may follow (it runs in this process).
-    let _lock = crate::run_lock::take(&args.state_dir, &args.stack)?;
+    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -37,22 +36,18 @@ struct ReviewedChangeSet {
 async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     let guards = crate::check::guard_config(&args.guards)?;
     let interactive = crate::terminal::interactive();
-    crate::terminal::warn_if_state_dir_tracked(&args.state_dir);
-    let config = crate::aws::sdk_config(&args.aws).await;
+    crate::terminal::warn_if_state_dir_tracked(&args.scope.state_dir);
+    let config = crate::aws::sdk_config(&args.scope.aws).await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let reviewer = ChangeSetReviewer::new(cfn.clone());
 
     let reviewed = match review(&args, &reviewer, &guards).await {
-        Ok(review) => review,
-        Err(e) => return Err(explain_if_busy(&cfn, &args.stack, e).await),
-    };
-    let reviewed = match reviewed {
-        Review::Changes(reviewed) => reviewed,
-        Review::NothingToDeploy {
+        Ok(Review::Changes(reviewed)) => reviewed,
+        Ok(Review::NothingToDeploy {
             stack_name,
             change_set_id,
             reason,
-        } => {
+        }) => {
             reviewer.delete(&stack_name, &change_set_id).await?;
             println!("nothing to deploy: {reason}");
             return if args.migrate == MigrateWhen::Always {
@@ -61,13 +56,32 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             };
         }
+        Err(e) => return Err(explain_if_busy(&cfn, &args.scope.stack, e).await),
     };
-    let ReviewedChangeSet {
-        stack_name,
-        change_set_id,
-        plan,
-        ..
-    } = &reviewed;
+    show_plan(&args, &reviewed.plan);
+    if reviewed.plan.gates()
+        && let Some(code) = guard(&args, &config, &cfn, &reviewer, &reviewed, interactive).await?
+    {
+        return Ok(code);
+    }
+    let (stack_name, plan) = (&reviewed.stack_name, &reviewed.plan);
+    let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
+    if let Some(code) = execute(&args, &cfn, &reviewed).await? {
+        return Ok(code);
+    }
+    let clusters_after = migration_trigger_ids(&cfn, stack_name, plan).await?;
+    let replaced = clusters_before != clusters_after;
+    if !announce_migration(&args, stack_name, plan, replaced) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // After a replacement the journal of the old store is history: the migration starts fresh
+    // and records which deploy replaced the store.
+    let replaced_by = replaced.then(|| reviewed.change_set_id.clone());
+    migrate(&args, stack_name, replaced_by).await
+}
+
+/// The plan as `check` prints it (also into the job summary), with what follows the deploy.
+fn show_plan(args: &Deploy, plan: &ReplacementPlan) {
     let next_step = if args.migrate == MigrateWhen::Never {
         "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
     } else {
@@ -76,19 +90,21 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     crate::plan_view::print_plan(plan, next_step, args.verbose);
     crate::plan_view::append_step_summary(plan, next_step);
     crate::plan_view::print_review_sources(plan, false);
+}
 
-    if plan.gates()
-        && let Some(code) = guard(&args, &config, &cfn, &reviewer, &reviewed, interactive).await?
-    {
-        return Ok(code);
-    }
-
-    let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
-    let settled = match update::execute(&args, &cfn, &reviewed).await {
+/// Executes the reviewed change set and follows the update; `Some(code)` when the deploy ends
+/// there (interrupted), an error when the update failed (no migration then).
+async fn execute(
+    args: &Deploy,
+    cfn: &aws_sdk_cloudformation::Client,
+    reviewed: &ReviewedChangeSet,
+) -> anyhow::Result<Option<ExitCode>> {
+    let stack_name = &reviewed.stack_name;
+    let settled = match update::execute(args, cfn, reviewed).await {
         Ok(settled) => settled,
         Err(e) if e.downcast_ref::<Detached>().is_some() => {
             eprintln!("{} {e}", style("interrupted:").red().bold());
-            return Ok(ExitCode::from(crate::signals::exit_code()));
+            return Ok(Some(ExitCode::from(crate::signals::exit_code())));
         }
         Err(e) => return Err(e),
     };
@@ -104,9 +120,17 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         style("deployed").green().bold(),
         settled.status
     );
+    Ok(None)
+}
 
-    let clusters_after = migration_trigger_ids(&cfn, stack_name, plan).await?;
-    let replaced = clusters_before != clusters_after;
+/// Whether the migration runs after the update (`--migrate`, and for `auto` whether the vector
+/// store was replaced and is still there), said in one line either way.
+fn announce_migration(
+    args: &Deploy,
+    stack_name: &str,
+    plan: &ReplacementPlan,
+    replaced: bool,
+) -> bool {
     let run_migration = match args.migrate {
         MigrateWhen::Always => true,
         MigrateWhen::Never => false,
@@ -129,7 +153,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
                 "the vector-store cluster was not replaced: no migration needed".to_owned()
             }
         );
-        return Ok(ExitCode::SUCCESS);
+        return false;
     }
     eprintln!(
         "{} the vector-store cluster was {}: re-embedding every bot",
@@ -140,9 +164,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
             "kept (--migrate always)"
         }
     );
-    // After a replacement the journal of the old store is history: the migration starts fresh
-    // and records which deploy replaced the store.
-    migrate(&args, stack_name, replaced.then(|| change_set_id.clone())).await
+    true
 }
 
 /// CloudFormation refuses a change set while another update of the stack runs (another deploy,
@@ -215,7 +237,10 @@ async fn guard(
         plan,
         change_set_id,
         // Absolute, so the record's paths still hold when read from another directory.
-        stack_dir: migrate::state::stack_dir(&std::path::absolute(&args.state_dir)?, stack_name),
+        stack_dir: migrate::state::stack_dir(
+            &std::path::absolute(&args.scope.state_dir)?,
+            stack_name,
+        ),
         outputs: crate::outputs::stack_outputs(config, stack_name).await?,
         disable_rotation: args.disable_rotation,
         interactive,
@@ -268,25 +293,31 @@ async fn review(
     let (stack_name, requested, reviewed) = match &args.change_set {
         Some(arn) => {
             eprintln!("{} reviewing change set {arn}", style("review").bold());
-            let reviewed =
-                cdk_hook::review_and_classify(reviewer, &args.stack, arn, None, guards, table)
-                    .await
-                    .map_err(|e| match e {
-                        // A kept change set disappears when its stack is updated by another.
-                        CdkHookError::ChangeSetNotFound { stack, change_set } => {
-                            CdkHookError::ChangeSetGone { stack, change_set }
-                        }
-                        e => e,
-                    })?;
-            (args.stack.clone(), arn.clone(), reviewed)
+            let reviewed = cdk_hook::review_and_classify(
+                reviewer,
+                &args.scope.stack,
+                arn,
+                None,
+                guards,
+                table,
+            )
+            .await
+            .map_err(|e| match e {
+                // A kept change set disappears when its stack is updated by another.
+                CdkHookError::ChangeSetNotFound { stack, change_set } => {
+                    CdkHookError::ChangeSetGone { stack, change_set }
+                }
+                e => e,
+            })?;
+            (args.scope.stack.clone(), arn.clone(), reviewed)
         }
         None => {
             let request = PrepareRequest {
                 app_dir: args.app_dir.clone(),
-                stack: args.stack.clone(),
+                stack: args.scope.stack.clone(),
                 change_set_name: cdk_hook::unique_change_set_name("cdk-hook-deploy"),
                 cdk_args: cdk_args(args),
-                region: args.aws.region.clone(),
+                region: args.scope.aws.region.clone(),
                 output: CdkOutput::ToStderr,
             };
             eprintln!(
@@ -324,7 +355,7 @@ async fn review(
 }
 
 fn cdk_args(args: &Deploy) -> Vec<String> {
-    crate::check::cdk_args(&args.cdk_args, &args.aws)
+    crate::check::cdk_args(&args.cdk_args, &args.scope.aws)
 }
 
 /// Physical ids of the plan's migration-trigger resources (the vector-store cluster): compared
@@ -344,33 +375,31 @@ async fn migration_trigger_ids(
     Ok(ids)
 }
 
-/// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options and `--yes`;
-/// `replaced_by`: the change set that replaced the vector store.
+/// `cargo xtask migrate`'s engine with `deploy`'s stack, state directory, AWS options, migration
+/// options and `--yes`; `replaced_by`: the change set that replaced the vector store.
 async fn migrate(
     args: &Deploy,
     stack_name: &str,
     replaced_by: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let mut argv: Vec<std::ffi::OsString> = vec![
-        "cargo xtask".into(),
-        "migrate".into(),
-        "--stack".into(),
-        stack_name.into(),
-        "--state-dir".into(),
-        args.state_dir.clone().into(),
-    ];
-    if args.yes {
-        argv.push("--yes".into());
-    }
-    if let Some(profile) = &args.aws.profile {
-        argv.extend(["--profile".into(), profile.into()]);
-    }
-    if let Some(region) = &args.aws.region {
-        argv.extend(["--region".into(), region.into()]);
-    }
-    let crate::flags::Command::Migrate(mut flags) = Xtask::try_parse_from(argv)?.command else {
-        unreachable!("the argv names the migrate subcommand");
+    // A deploy's migration is a plain run: no dry run, no resume of its own choosing (a
+    // replaced store starts fresh), and every bot's own verdict waited for.
+    let flags = Migrate {
+        scope: StackOptions {
+            stack: stack_name.to_owned(),
+            ..args.scope.clone()
+        },
+        migration: args.migration.clone(),
+        all_bots: false,
+        no_wait: false,
+        resume: false,
+        fresh: false,
+        retry_failed: false,
+        yes: args.yes,
+        dry_run: false,
+        force_concurrent: false,
+        report: None,
+        replaced_by,
     };
-    flags.replaced_by = replaced_by;
     crate::migrate::run_async(flags).await
 }

@@ -42,6 +42,7 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask setup
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Setup(Setup),
     /// Run setup, then the whole test suite (the command CI runs).
     ///
@@ -49,6 +50,7 @@ pub enum Command {
     ///   cargo xtask test
     ///   cargo xtask test -- deploy_with   # only the tests whose name matches
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Test(Test),
     /// The whole job on a local AWS emulator, no account needed (deploy v0, guarded deploy to v1).
     ///
@@ -61,6 +63,7 @@ pub enum Command {
     ///   cargo xtask demo
     ///   cargo xtask demo --keep-running   # then use the AWS CLI/SDK against the emulator
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Demo(Demo),
     /// Pre-deploy replacement check: prepare the change set, classify it, exit 3 on a guarded replacement.
     ///
@@ -145,6 +148,7 @@ pub enum Command {
     ///   cargo xtask bench
     ///   cargo xtask bench --copy   # the copy-back script against a plain \copy stream
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     Bench(Bench),
     /// Print a shell completion script (for a `cargo-xtask` command or alias).
     ///
@@ -161,12 +165,15 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask gen-replacement-table --check
     #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
     GenReplacementTable(GenReplacementTable),
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Setup {}
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Demo {
     /// Keep the emulator running at the end and print the environment to use it (Ctrl-C stops it).
@@ -185,6 +192,7 @@ pub struct Completions {
     pub shell: clap_complete::Shell,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Test {
     /// The long suites too: 20 seeded fault-injection runs of the migration instead of 5.
@@ -314,9 +322,8 @@ pub enum ExecuteWith {
 
 #[derive(Debug, Args)]
 pub struct Deploy {
-    /// The stack to deploy (the CDK stack id or its CloudFormation name).
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
+    #[command(flatten)]
+    pub scope: StackOptions,
     /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
     #[arg(long, default_value = ".")]
     pub app_dir: PathBuf,
@@ -333,6 +340,8 @@ pub struct Deploy {
     /// Run the migration (scan, launch, track) after the update.
     #[arg(long, value_enum, default_value_t = MigrateWhen::Auto)]
     pub migrate: MigrateWhen,
+    #[command(flatten)]
+    pub migration: MigrationFlags,
     /// Launch the migration's tasks without asking for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -343,13 +352,8 @@ pub struct Deploy {
     /// How to execute the reviewed change set.
     #[arg(long, value_enum, default_value_t = ExecuteWith::Auto)]
     pub execute_with: ExecuteWith,
-    /// The state directory (credential files, replacement records, journals, reports).
-    #[arg(long, default_value = ".xtask")]
-    pub state_dir: PathBuf,
     #[command(flatten)]
     pub guards: GuardOptions,
-    #[command(flatten)]
-    pub aws: AwsOptions,
     /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
     #[arg(last = true)]
     pub cdk_args: Vec<String>,
@@ -378,6 +382,51 @@ pub struct TargetOverrides {
     pub security_groups: Vec<String>,
 }
 
+/// The stack a command acts on, where its state lives, and the AWS account: the flags every
+/// command that changes something (deploy, migrate, restore, copy-vectors) repeats.
+#[derive(Debug, Clone, Args)]
+pub struct StackOptions {
+    /// The CloudFormation stack (the CDK stack id or its CloudFormation name).
+    #[arg(long, default_value = "BedrockChatStack")]
+    pub stack: String,
+    /// The state directory (journals, reports, credential files, replacement records).
+    #[arg(long, default_value = ".xtask")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// The migration's own options, shared by `migrate` and `deploy` (for the migration it runs
+/// after replacing the vector store): the target's overrides and the launch's pace.
+#[derive(Debug, Clone, Args)]
+pub struct MigrationFlags {
+    #[command(flatten)]
+    pub target: TargetOverrides,
+    /// Parallel scan segments.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub segments: u32,
+    /// RunTask calls per second (the Fargate RunTask limit is 20).
+    #[arg(long, default_value_t = 20.0, value_parser = positive_rate)]
+    pub rate: f64,
+    /// Tasks in flight at once (bounded by the account's Fargate vCPU quota).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_running: u32,
+    /// Attempts per launch before a bot is reported launch-failed.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
+    /// Give the tasks a public IP (only for subnets without a NAT route).
+    #[arg(long)]
+    pub assign_public_ip: bool,
+}
+
+/// `--rate`: refused while parsing, so a `deploy` never executes before a bad rate is seen.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -400,26 +449,10 @@ pub struct Outputs {
 
 #[derive(Debug, Args)]
 pub struct Migrate {
-    /// The CloudFormation stack whose outputs name the target.
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
     #[command(flatten)]
-    pub target: TargetOverrides,
-    /// Parallel scan segments.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub segments: u32,
-    /// RunTask calls per second (the Fargate RunTask limit is 20).
-    #[arg(long, default_value_t = 20.0)]
-    pub rate: f64,
-    /// Tasks in flight at once (bounded by the account's Fargate vCPU quota).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_running: u32,
-    /// Attempts per launch before a bot is reported launch-failed.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_attempts: u32,
-    /// Give the tasks a public IP (only for subnets without a NAT route).
-    #[arg(long)]
-    pub assign_public_ip: bool,
+    pub scope: StackOptions,
+    #[command(flatten)]
+    pub migration: MigrationFlags,
     /// Also launch for bots whose knowledge is empty.
     #[arg(long)]
     pub all_bots: bool,
@@ -448,11 +481,6 @@ pub struct Migrate {
     /// Where to write the JSON report (default: .xtask/<stack>/report-<utc>.json).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// The state directory (journals, reports, credential records).
-    #[arg(long, default_value = ".xtask")]
-    pub state_dir: PathBuf,
-    #[command(flatten)]
-    pub aws: AwsOptions,
     /// Set by `deploy` when it replaced the vector store: the change set, recorded in the journal,
     /// and a fresh run whatever journal is left.
     #[arg(skip)]
@@ -461,9 +489,8 @@ pub struct Migrate {
 
 #[derive(Debug, Args)]
 pub struct Restore {
-    /// The CloudFormation stack whose replaced cluster is restored.
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
+    #[command(flatten)]
+    pub scope: StackOptions,
     /// The replacement record written by `deploy` (default: the newest
     /// `<state-dir>/<stack>/replacement-*.json`).
     #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
@@ -480,18 +507,12 @@ pub struct Restore {
     /// Delete without asking for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The state directory (replacement records, credential files).
-    #[arg(long, default_value = ".xtask")]
-    pub state_dir: PathBuf,
-    #[command(flatten)]
-    pub aws: AwsOptions,
 }
 
 #[derive(Debug, Args)]
 pub struct CopyVectors {
-    /// The CloudFormation stack whose outputs name the new cluster's secret and the ECS target.
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
+    #[command(flatten)]
+    pub scope: StackOptions,
     /// The temporary cluster to copy from (default: the only one this tool made for the stack).
     #[arg(long, value_name = "CLUSTER")]
     pub from: Option<String>,
@@ -517,13 +538,9 @@ pub struct CopyVectors {
     /// Launch the copy task without asking for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The state directory (replacement records, credential files).
-    #[arg(long, default_value = ".xtask")]
-    pub state_dir: PathBuf,
-    #[command(flatten)]
-    pub aws: AwsOptions,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct Bench {
     /// Bots to seed (three in four with knowledge to embed); 10000 for the launch figures.
@@ -546,6 +563,7 @@ pub struct Bench {
     pub copy: bool,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, Args)]
 pub struct GenReplacementTable {
     /// Fail instead of writing when the committed table differs from the generated one.

@@ -2,16 +2,20 @@
 //! and `migrate` libraries; no AWS logic of its own.
 
 mod aws;
+#[cfg(feature = "dev")]
 mod bench;
 mod check;
 mod copy_vectors;
+#[cfg(feature = "dev")]
 mod demo;
 mod deploy;
 mod flags;
+#[cfg(feature = "dev")]
 mod gen_table;
 mod knobs;
 mod logging;
 mod migrate;
+#[cfg(feature = "dev")]
 mod nested_cargo;
 mod outputs;
 mod plan_view;
@@ -19,11 +23,13 @@ mod progress;
 mod restore;
 mod run_lock;
 mod safeguards;
+#[cfg(feature = "dev")]
 mod setup;
 mod signals;
 mod terminal;
+#[cfg(feature = "dev")]
 mod test_run;
-#[cfg(test)]
+#[cfg(all(test, feature = "dev"))]
 mod tidy;
 
 use std::process::ExitCode;
@@ -38,12 +44,15 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match flags.command {
+        #[cfg(feature = "dev")]
         flags::Command::Setup(_) => setup::run(),
+        #[cfg(feature = "dev")]
         flags::Command::Test(test) => test_run::run(test),
         flags::Command::Check(mut check) => {
             check.verbose = flags.log.verbose > 0;
             check::run(check)
         }
+        #[cfg(feature = "dev")]
         flags::Command::Demo(demo) => demo::run(demo),
         flags::Command::Completions(c) => {
             clap_complete::generate(
@@ -60,9 +69,11 @@ fn main() -> ExitCode {
         }
         flags::Command::Restore(restore) => restore::run(restore),
         flags::Command::CopyVectors(copy) => copy_vectors::run(copy),
+        #[cfg(feature = "dev")]
         flags::Command::Bench(bench) => bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),
+        #[cfg(feature = "dev")]
         flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),
     };
     match result {

@@ -11,7 +11,7 @@ use console::style;
 use indicatif::MultiProgress;
 use migrate::journal;
 use migrate::{
-    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Resume,
+    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Plan, Resume,
     VectorStore,
 };
 
@@ -30,7 +30,10 @@ pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
     // A dry run changes nothing, so it may look while another run works.
     let _lock = match args.dry_run {
         true => None,
-        false => Some(crate::run_lock::take(&args.state_dir, &args.stack)?),
+        false => Some(crate::run_lock::take(
+            &args.scope.state_dir,
+            &args.scope.stack,
+        )?),
     };
     crate::aws::runtime()?.block_on(run_async(args))
 }
@@ -38,12 +41,44 @@ pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
 /// Also the last step of `deploy`, which builds the `Migrate` flags from its own and holds the
 /// stack's lock for both.
 pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
-    let config = crate::aws::sdk_config(&args.aws).await;
-    let mut target = crate::outputs::load_target(&config, &args.stack, &args.target).await?;
-    target.assign_public_ip = args.assign_public_ip;
-    let vector_store =
-        crate::outputs::vector_store(&config, &args.stack, args.replaced_by.clone()).await?;
+    let config = crate::aws::sdk_config(&args.scope.aws).await;
     let interactive = crate::terminal::interactive();
+    let (target, vector_store) = resolve_target(&args, &config).await?;
+    let mut options = options(&args)?;
+    options.resume = choose_resume(&args, &target, vector_store.as_ref(), interactive)?;
+    options.vector_store = vector_store;
+    let clients = Clients::from_conf(&config);
+    migrate::preflight::preflight(&clients, &target).await?;
+
+    let plan = scan(&clients, &target, &options).await?;
+    let to_embed = print_scan(&plan, args.all_bots);
+    if args.dry_run {
+        return dry_run(&args, &clients, &plan, &options).await;
+    }
+    if let Some(refused) = confirm(&args, to_embed)? {
+        return Ok(refused);
+    }
+    if !args.force_concurrent {
+        refuse_beside_another_run(&clients, &plan.target, &options.resume, &args.scope.stack)
+            .await?;
+    }
+    let (report, interrupt) = execute(&clients, &plan, &options).await?;
+    finish(&args, &report)?;
+    Ok(exit_code(&report, &interrupt, args.no_wait))
+}
+
+/// The target (flags first, the stack outputs for the rest) and the vector store it embeds into,
+/// said in one line with the launch's pace.
+async fn resolve_target(
+    args: &Migrate,
+    config: &aws_config::SdkConfig,
+) -> anyhow::Result<(MigrationTarget, Option<VectorStore>)> {
+    let flags = &args.migration;
+    let stack = &args.scope.stack;
+    let mut target = crate::outputs::load_target(config, stack, &flags.target).await?;
+    target.assign_public_ip = flags.assign_public_ip;
+    let vector_store =
+        crate::outputs::vector_store(config, stack, args.replaced_by.clone()).await?;
     eprintln!(
         "{} table {}, cluster {}, task definition {}; vector store {}",
         style("target").bold(),
@@ -54,13 +89,28 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map_or_else(|| "not named by the stack".to_owned(), |v| v.to_string())
     );
+    eprintln!(
+        "{} {} RunTask/s, at most {} running, {} attempts per launch, {} scan segments{}",
+        style("pace").bold(),
+        flags.rate,
+        flags.max_running,
+        flags.max_attempts,
+        flags.segments,
+        if target.assign_public_ip {
+            ", public IPs"
+        } else {
+            ""
+        }
+    );
+    Ok((target, vector_store))
+}
 
-    let mut options = options(&args)?;
-    options.resume = choose_resume(&args, &target, vector_store.as_ref(), interactive)?;
-    options.vector_store = vector_store;
-    let clients = Clients::from_conf(&config);
-    migrate::preflight::preflight(&clients, &target).await?;
-
+/// Scans the bots behind a spinner that counts the items read.
+async fn scan(
+    clients: &Clients,
+    target: &MigrationTarget,
+    options: &MigrationOptions,
+) -> anyhow::Result<Plan> {
     let scan_ui = progress::spinner("scanning bots");
     let scanned = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
     let plan = {
@@ -72,15 +122,20 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
                 pb.set_message(format!("scanning: {items} items read, {found} bot items"));
             }
         });
-        migrate::plan_migration(&clients, &target, &options, events).await?
+        migrate::plan_migration(clients, target, options, events).await?
     };
     scan_ui.finish_and_clear();
-    let (found, to_embed, skipped, malformed) = plan.summary(args.all_bots);
+    Ok(plan)
+}
+
+/// The scan's counts and its first malformed items; returns how many bots are to embed.
+fn print_scan(plan: &Plan, all_bots: bool) -> u64 {
+    let (found, to_embed, skipped, malformed) = plan.summary(all_bots);
     eprintln!(
         "{} {found} bot items: {} to embed, {skipped} skipped (nothing to embed{}), {} malformed ({:.1}s)",
         style("scan").bold(),
         style(to_embed).green().bold(),
-        if args.all_bots { ", --all-bots" } else { "" },
+        if all_bots { ", --all-bots" } else { "" },
         if malformed > 0 {
             style(malformed).red().bold()
         } else {
@@ -96,57 +151,62 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
             m.reason
         );
     }
+    to_embed
+}
 
-    if args.dry_run {
-        let report = migrate::execute_plan(
-            &clients,
-            &plan,
-            &options,
-            Arc::new(migrate::NoEvents),
-            &Interrupt::new(),
-        )
-        .await?;
-        for row in report.bots.iter() {
-            let row = row.map_err(|e| anyhow::anyhow!("reading back the report rows: {e}"))?;
-            if row.outcome == migrate::OutcomeKind::Planned {
-                println!(
-                    "would launch  {}  {}",
-                    row.bot_id.as_deref().unwrap_or("?"),
-                    row.pk.as_deref().unwrap_or("?")
-                );
-            }
-        }
-        print_table(&report);
-        if let Some(path) = &args.report {
-            write_report(&report, path)?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    if to_embed > 0 && !args.yes {
-        if !interactive {
-            eprintln!(
-                "{} refusing to launch {to_embed} embedding tasks without confirmation: stdin is not a terminal; pass --yes to launch",
-                style("error:").red().bold()
+/// `--dry-run`: what would be launched, the table and (with `--report`) the report; nothing else.
+async fn dry_run(
+    args: &Migrate,
+    clients: &Clients,
+    plan: &Plan,
+    options: &MigrationOptions,
+) -> anyhow::Result<ExitCode> {
+    let report = migrate::execute_plan(
+        clients,
+        plan,
+        options,
+        Arc::new(migrate::NoEvents),
+        &Interrupt::new(),
+    )
+    .await?;
+    for row in report.bots.iter() {
+        let row = row.map_err(|e| anyhow::anyhow!("reading back the report rows: {e}"))?;
+        if row.outcome == migrate::OutcomeKind::Planned {
+            println!(
+                "would launch  {}  {}",
+                row.bot_id.as_deref().unwrap_or("?"),
+                row.pk.as_deref().unwrap_or("?")
             );
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
-        let go = dialoguer::Confirm::new()
-            .with_prompt(format!(
-                "Launch embedding tasks for up to {to_embed} bots ({} RunTask/s, at most {} running)?",
-                args.rate, args.max_running
-            ))
-            .default(false)
-            .interact()?;
-        if !go {
-            eprintln!("nothing launched");
-            return Ok(ExitCode::from(EXIT_REFUSED));
         }
     }
+    print_table(&report);
+    if let Some(path) = &args.report {
+        write_report(&report, path)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
-    if !args.force_concurrent {
-        refuse_beside_another_run(&clients, &plan.target, &options.resume, &args.stack).await?;
-    }
+/// `Some(exit code)` when the launch was not confirmed: no terminal and no `--yes`, or "no".
+fn confirm(args: &Migrate, to_embed: u64) -> anyhow::Result<Option<ExitCode>> {
+    let ask = crate::terminal::Ask {
+        action: &format!("launch {to_embed} embedding tasks"),
+        verb: "launch",
+        prompt: &format!(
+            "Launch embedding tasks for up to {to_embed} bots ({} RunTask/s, at most {} running)?",
+            args.migration.rate, args.migration.max_running
+        ),
+        declined: "nothing launched",
+    };
+    let go = to_embed == 0 || crate::terminal::confirm(args.yes, &ask)?;
+    Ok((!go).then(|| ExitCode::from(EXIT_REFUSED)))
+}
+
+/// The launch and tracking, with the progress bars and the process's interrupt.
+async fn execute(
+    clients: &Clients,
+    plan: &Plan,
+    options: &MigrationOptions,
+) -> anyhow::Result<(MigrationReport, Interrupt)> {
     let multi = MultiProgress::new();
     let ui = Arc::new(progress::MigrateBars::new(&multi));
     let _handling = crate::signals::handle(2);
@@ -156,17 +216,21 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
         let ui = ui.clone();
         Arc::new(move |e: Event| ui.on_event(e))
     };
-    let result = migrate::execute_plan(&clients, &plan, &options, events, &interrupt).await;
+    let result = migrate::execute_plan(clients, plan, options, events, &interrupt).await;
     announcer.abort();
     ui.finish();
-    let report = result?;
+    Ok((result?, interrupt))
+}
 
-    print_table(&report);
+/// The table, the report file, the journal's path and what to run next.
+fn finish(args: &Migrate, report: &MigrationReport) -> anyhow::Result<()> {
+    let stack = &args.scope.stack;
+    print_table(report);
     let path = args
         .report
         .clone()
-        .unwrap_or_else(|| default_report_path(&args.state_dir, &args.stack));
-    write_report(&report, &path)?;
+        .unwrap_or_else(|| default_report_path(&args.scope.state_dir, stack));
+    write_report(report, &path)?;
     if let Some(j) = &report.journal {
         eprintln!("journal {}", j.display());
     }
@@ -174,18 +238,17 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     if c.failed > 0 {
         eprintln!(
             "{} bot(s) failed; after fixing the cause, relaunch only them with: \
-             cargo xtask migrate --stack {} --resume --retry-failed",
-            c.failed, args.stack
+             cargo xtask migrate --stack {stack} --resume --retry-failed",
+            c.failed
         );
     }
     if c.launch_failed + c.not_launched > 0 {
         eprintln!(
-            "{} bot(s) got no task; launch them with: cargo xtask migrate --stack {} --resume",
+            "{} bot(s) got no task; launch them with: cargo xtask migrate --stack {stack} --resume",
             c.launch_failed + c.not_launched,
-            args.stack
         );
     }
-    Ok(exit_code(&report, &interrupt, args.no_wait))
+    Ok(())
 }
 
 fn options(args: &Migrate) -> anyhow::Result<MigrationOptions> {
@@ -198,17 +261,14 @@ fn options(args: &Migrate) -> anyhow::Result<MigrationOptions> {
         }
     };
     let defaults = MigrationOptions::default();
-    anyhow::ensure!(
-        args.rate.is_finite() && args.rate > 0.0,
-        "--rate must be a positive number"
-    );
+    let flags = &args.migration;
     Ok(MigrationOptions {
-        stack: args.stack.clone(),
-        state_dir: args.state_dir.clone(),
-        segments: args.segments,
-        rate: args.rate,
-        max_running: args.max_running,
-        max_attempts: args.max_attempts,
+        stack: args.scope.stack.clone(),
+        state_dir: args.scope.state_dir.clone(),
+        segments: flags.segments,
+        rate: flags.rate,
+        max_running: flags.max_running,
+        max_attempts: flags.max_attempts,
         poll_interval: ms(POLL_ENV, defaults.poll_interval)?,
         backoff_base: ms(BACKOFF_ENV, defaults.backoff_base)?,
         all_bots: args.all_bots,
@@ -231,13 +291,17 @@ fn choose_resume(
     if args.fresh {
         return Ok(Resume::Fresh);
     }
-    let latest = journal::find_latest(&args.state_dir, &args.stack, &target.fingerprint())?;
+    let latest = journal::find_latest(
+        &args.scope.state_dir,
+        &args.scope.stack,
+        &target.fingerprint(),
+    )?;
     let Some(state) = latest else {
         if args.resume {
             refuse_resume_of_another_target(args, target)?;
             eprintln!(
                 "no journal for this target under {}: starting a new run",
-                args.state_dir.display()
+                args.scope.state_dir.display()
             );
         }
         return Ok(Resume::Fresh);
@@ -302,7 +366,7 @@ fn other_vector_store(
             "--resume: {why}; the vectors of its bots are not in the current vector store, so it \
              cannot be resumed: run `cargo xtask migrate --stack {}` without --resume to launch \
              every bot into the current one",
-            args.stack
+            args.scope.stack
         );
     }
     eprintln!("{why}: that journal is history; starting a new run into the current vector store");
@@ -349,8 +413,11 @@ async fn refuse_beside_another_run(
 /// another target (a flag given then and not now, or spelled otherwise): a new run would not see
 /// that run's tasks, so every bot still running there would get a second one.
 fn refuse_resume_of_another_target(args: &Migrate, target: &MigrationTarget) -> anyhow::Result<()> {
-    let Some(other) =
-        journal::find_unfinished_elsewhere(&args.state_dir, &args.stack, &target.fingerprint())?
+    let Some(other) = journal::find_unfinished_elsewhere(
+        &args.scope.state_dir,
+        &args.scope.stack,
+        &target.fingerprint(),
+    )?
     else {
         return Ok(());
     };

@@ -1,12 +1,11 @@
-//! `cargo xtask outputs`: the migration target from the stack outputs (DescribeStacks), matched by
-//! logical-id prefix because CDK appends an 8-hex construct hash to the ids.
+//! `cargo xtask outputs`: the migration target from the stack outputs (which `cdk-hook` reads),
+//! matched by logical-id prefix because CDK appends an 8-hex construct hash to the ids.
 
 use std::fmt;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use migrate::{MigrationTarget, VectorStore};
 
 use crate::flags::{OutputFormat, Outputs, TargetOverrides};
@@ -144,35 +143,15 @@ fn fully_overridden(o: &TargetOverrides) -> bool {
         && !o.security_groups.is_empty()
 }
 
-/// The outputs of `stack` as (logical id, value).
+/// The outputs of `stack` as (logical id, value), read by `cdk-hook`.
 pub async fn stack_outputs(
     config: &SdkConfig,
     stack: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let cfn = aws_sdk_cloudformation::Client::new(config);
-    let out = cfn
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
+    cdk_hook::outputs::stack_outputs(&cfn, stack)
         .await
-        .map_err(|e| match e.message() {
-            Some(m) if m.contains("does not exist") => anyhow::anyhow!(
-                "stack {stack} not found ({m}); check --stack, --region and --profile"
-            ),
-            _ => anyhow::anyhow!(
-                "reading the outputs of stack {stack}: {}",
-                crate::aws::explain(&e)
-            ),
-        })?;
-    let stack_desc = out
-        .stacks()
-        .first()
-        .with_context(|| format!("stack {stack} not found"))?;
-    Ok(stack_desc
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect())
+        .with_context(|| format!("reading the outputs of stack {stack} (check --stack)"))
 }
 
 /// The target for `stack`: flags first, the stack outputs for the rest (no AWS call when every

@@ -32,16 +32,19 @@ pub fn run(args: Restore) -> anyhow::Result<ExitCode> {
     // `--list` changes nothing; a restore and a cleanup hold the stack's lock.
     let _lock = match args.list {
         true => None,
-        false => Some(crate::run_lock::take(&args.state_dir, &args.stack)?),
+        false => Some(crate::run_lock::take(
+            &args.scope.state_dir,
+            &args.scope.stack,
+        )?),
     };
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
 async fn run_async(args: Restore) -> anyhow::Result<ExitCode> {
-    let config = crate::aws::sdk_config(&args.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.aws).await;
     let rds = aws_sdk_rds::Client::new(&config);
     if args.list {
-        return cleanup::list(&rds, &args.stack).await;
+        return cleanup::list(&rds, &args.scope.stack).await;
     }
     if let Some(only) = &args.cleanup {
         return cleanup::cleanup(&rds, &args, only.as_deref()).await;
@@ -60,14 +63,18 @@ async fn restore_snapshot(
     args: &Restore,
 ) -> anyhow::Result<ExitCode> {
     let source = find_source(args)?;
-    let target =
-        restore::stack_cluster(cfn, rds, &args.stack, source.cluster_logical_id.as_deref())
-            .await
-            .with_context(|| format!("finding the current cluster of stack {}", args.stack))?;
+    let target = restore::stack_cluster(
+        cfn,
+        rds,
+        &args.scope.stack,
+        source.cluster_logical_id.as_deref(),
+    )
+    .await
+    .with_context(|| format!("finding the current cluster of stack {}", args.scope.stack))?;
     let snapshot = ready_snapshot(rds, &source).await?;
-    let identifier = restore::temporary_identifier(&args.stack, &migrate::state::utc_stamp());
+    let identifier = restore::temporary_identifier(&args.scope.stack, &migrate::state::utc_stamp());
     let request = RestoreRequest {
-        stack: &args.stack,
+        stack: &args.scope.stack,
         identifier: &identifier,
         snapshot: &snapshot.identifier,
         target: &target,
@@ -87,7 +94,7 @@ async fn restore_snapshot(
     let pb = crate::progress::spinner(format!("cluster {identifier}: creating"));
     let wait = restore::wait_available(
         rds,
-        &args.stack,
+        &args.scope.stack,
         &identifier,
         &writer,
         poll()?,
@@ -124,7 +131,7 @@ async fn restore_snapshot(
 
 /// `--snapshot`, else the snapshot named by `--record` or the newest replacement record.
 fn find_source(args: &Restore) -> anyhow::Result<RestoreSource> {
-    let stack_dir = migrate::state::stack_dir(&args.state_dir, &args.stack);
+    let stack_dir = migrate::state::stack_dir(&args.scope.state_dir, &args.scope.stack);
     if let Some(snapshot) = &args.snapshot {
         // The newest record says where the credentials are, when it names this snapshot; one
         // that cannot be read only costs that hint.
@@ -146,12 +153,12 @@ fn find_source(args: &Restore) -> anyhow::Result<RestoreSource> {
         }
     };
     let record = restore::read_record(&path)?;
-    if record.stack != args.stack {
+    if record.stack != args.scope.stack {
         anyhow::bail!(
             "{} records a deploy of stack {}, not {}: pass --stack {}",
             path.display(),
             record.stack,
-            args.stack,
+            args.scope.stack,
             record.stack
         );
     }

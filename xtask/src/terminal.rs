@@ -13,6 +13,43 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !ci
 }
 
+/// What a confirmation asks before an action that launches or deletes.
+pub struct Ask<'a> {
+    /// What is refused without an answer, e.g. "launch the copy task".
+    pub action: &'a str,
+    /// The verb `--yes` then does, e.g. "launch".
+    pub verb: &'a str,
+    /// The question at the terminal.
+    pub prompt: &'a str,
+    /// Said when the answer is no, e.g. "nothing launched".
+    pub declined: &'a str,
+}
+
+/// `--yes` goes ahead; at a terminal the person answers (no is the default); with no one to ask
+/// it refuses and names the flag. `false`: not confirmed (the caller exits 2).
+pub fn confirm(yes: bool, ask: &Ask<'_>) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !interactive() {
+        eprintln!(
+            "{} refusing to {} without confirmation: no one is at a terminal; pass --yes to {}",
+            style("error:").red().bold(),
+            ask.action,
+            ask.verb
+        );
+        return Ok(false);
+    }
+    let go = dialoguer::Confirm::new()
+        .with_prompt(ask.prompt)
+        .default(false)
+        .interact()?;
+    if !go {
+        eprintln!("{}", ask.declined);
+    }
+    Ok(go)
+}
+
 /// `.xtask/` holds credential files: warn when it sits in a git work tree without being ignored.
 /// Silent when git is missing or the directory is outside any repository.
 pub fn warn_if_state_dir_tracked(state_dir: &Path) {

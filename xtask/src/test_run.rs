@@ -71,15 +71,7 @@ pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
         CI_FAULT_RUNS
     };
     let extra = &args.cargo_args;
-    let test_env = |command: &mut Command| {
-        for var in crate::nested_cargo::crate_env_vars() {
-            command.env_remove(var);
-        }
-        command
-            .env(FAULT_RUNS_ENV, runs.to_string())
-            .env("TMPDIR", &dirs.tmp)
-            .env(tests::scratch::KEEP_ENV, "1");
-    };
+    let test_env = TestEnv { runs, dirs: &dirs };
     eprintln!(
         "xtask: running {} test binaries, {jobs} at a time ({JOBS_ENV}); output in {}",
         binaries.len(),
@@ -91,7 +83,7 @@ pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
         .map(|binary| {
             let mut command = Command::new(&binary.executable);
             command.args(extra).current_dir(&binary.package_dir);
-            test_env(&mut command);
+            test_env.apply(&mut command);
             Job {
                 name: binary.name.clone(),
                 command,
@@ -100,27 +92,56 @@ pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let mut outcomes = pool::run_all(queue, jobs, std::io::stdout())?;
-    // No library has a doc test today (no code block in any doc comment); they run anyway, so
-    // the first one written is not silently skipped.
-    let mut doc = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    doc.args(["test", "--workspace", "--doc", "--"])
-        .args(extra)
-        .current_dir(&root);
-    test_env(&mut doc);
-    outcomes.extend(pool::run_all(
-        vec![Job {
-            name: "doc tests".to_owned(),
-            command: doc,
-            log: dirs.output.join("doc-tests.log"),
-        }],
-        1,
-        std::io::stdout(),
-    )?);
-    let stage_time = stage.elapsed();
-    print_table(&outcomes, stage_time);
+    outcomes.extend(doc_tests(&root, extra, &test_env)?);
+    print_table(&outcomes, stage.elapsed());
     write_times(&root.join(TIMES_FILE), times, &outcomes);
 
     let scan_passed = run_dirs::scan_for_the_sentinel(&root, &dirs, !extra.is_empty())?;
+    let failed = print_failures(&outcomes);
+    Ok(if failed == 0 && scan_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// What every test process gets: no variables of this cargo, the fault suite's run count, the
+/// run's TMPDIR, and scratch directories kept for the scan.
+struct TestEnv<'a> {
+    runs: u32,
+    dirs: &'a RunDirs,
+}
+
+impl TestEnv<'_> {
+    fn apply(&self, command: &mut Command) {
+        for var in crate::nested_cargo::crate_env_vars() {
+            command.env_remove(var);
+        }
+        command
+            .env(FAULT_RUNS_ENV, self.runs.to_string())
+            .env("TMPDIR", &self.dirs.tmp)
+            .env(tests::scratch::KEEP_ENV, "1");
+    }
+}
+
+/// No library has a doc test today (no code block in any doc comment); they run anyway, so the
+/// first one written is not silently skipped.
+fn doc_tests(root: &Path, extra: &[String], test_env: &TestEnv) -> anyhow::Result<Vec<Outcome>> {
+    let mut doc = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    doc.args(["test", "--workspace", "--doc", "--"])
+        .args(extra)
+        .current_dir(root);
+    test_env.apply(&mut doc);
+    let job = Job {
+        name: "doc tests".to_owned(),
+        command: doc,
+        log: test_env.dirs.output.join("doc-tests.log"),
+    };
+    pool::run_all(vec![job], 1, std::io::stdout())
+}
+
+/// Lists the binaries that failed, with their logs; returns how many.
+fn print_failures(outcomes: &[Outcome]) -> usize {
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     if !failed.is_empty() {
         eprintln!("xtask: {} test binaries failed:", failed.len());
@@ -134,11 +155,7 @@ pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if failed.is_empty() && scan_passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    failed.len()
 }
 
 fn jobs() -> anyhow::Result<usize> {

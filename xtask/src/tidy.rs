@@ -5,6 +5,8 @@
 //! - Every emulator patch cites the AWS documentation page of the behaviour it restores.
 //! - No file cites a document outside the repository: whoever clones it must be able to follow
 //!   every reference (the facts live in `docs/`).
+//! - `cargo xtask ...` and `cargo test --workspace` resolve every crate to the same features, so
+//!   a fresh machine compiles the AWS SDK once (see `tests/Cargo.toml`).
 
 use std::path::{Path, PathBuf};
 
@@ -129,4 +131,40 @@ fn the_index_rule_sees_a_missing_module() {
         ["tests/emulator/patches/new_patch.py"]
     );
     assert!(unnamed_in_architecture(&files, "`run.rs`, `patches/new_patch.py`").is_empty());
+}
+
+/// Every package with its features, one line each, as `cargo tree` resolves them for `args`.
+fn resolved_features(args: &[&str]) -> std::collections::BTreeSet<String> {
+    let sh = Shell::new().unwrap();
+    sh.change_dir(project_root());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let format = "{p}|{f}";
+    cmd!(
+        sh,
+        "{cargo} tree --locked {args...} -f {format} --prefix none --no-dedupe"
+    )
+    .quiet()
+    .read()
+    .unwrap()
+    .lines()
+    .map(str::to_owned)
+    .filter(|line| !line.trim().is_empty())
+    .collect()
+}
+
+#[test]
+fn cargo_xtask_and_the_tests_share_one_build_of_the_sdk() {
+    // `cargo xtask` is `cargo run --package xtask` (normal dependencies, default features);
+    // `cargo test --workspace` adds every member's dev-dependencies. Any crate whose features
+    // differ between the two is compiled twice, and with it everything above it (the SDK).
+    let xtask = resolved_features(&["-p", "xtask", "-e", "normal,build"]);
+    let tests = resolved_features(&["--workspace", "-e", "normal,build,dev"]);
+    let only_tests: Vec<&String> = tests.difference(&xtask).collect();
+    let only_xtask: Vec<&String> = xtask.difference(&tests).collect();
+    assert!(
+        only_tests.is_empty() && only_xtask.is_empty(),
+        "the test build's features differ from `cargo xtask`'s, so the SDK is compiled twice; give \
+         the `tests` crate's [dependencies] what the dev-dependencies add (tests/Cargo.toml).\n\
+         only in the test build: {only_tests:#?}\nonly in `cargo xtask`: {only_xtask:#?}"
+    );
 }

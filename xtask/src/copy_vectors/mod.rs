@@ -33,68 +33,33 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const POLL_DEFAULT: Duration = Duration::from_secs(5);
 
 pub fn run(args: CopyVectors) -> anyhow::Result<ExitCode> {
-    let _lock = crate::run_lock::take(&args.state_dir, &args.stack)?;
+    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
 async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
     let poll_interval = crate::knobs::env_duration(POLL_ENV, POLL_DEFAULT)?;
-    let config = crate::aws::sdk_config(&args.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.aws).await;
     let region = config
         .region()
         .map(|r| r.to_string())
         .context("no AWS region: pass --region or set AWS_REGION")?;
-    let outputs = crate::outputs::stack_outputs(&config, &args.stack).await?;
-    let target = crate::outputs::resolve_target(&outputs, &args.target).with_context(|| {
-        format!(
-            "the outputs of stack {} do not name the ECS target",
-            args.stack
-        )
-    })?;
+    let stack = &args.scope.stack;
+    let outputs = crate::outputs::stack_outputs(&config, stack).await?;
+    let target = crate::outputs::resolve_target(&outputs, &args.target)
+        .with_context(|| format!("the outputs of stack {stack} do not name the ECS target"))?;
     target.validate()?;
-    let target_secret = target_secret(&outputs, &args.stack)?;
-
-    let rds = aws_sdk_rds::Client::new(&config);
-    let cluster = source::temporary_cluster(&rds, &args.stack, args.from.as_deref()).await?;
-    let (Some(host), Some(port)) = (cluster.facts.endpoint.clone(), cluster.facts.port) else {
-        bail!(
-            "the temporary cluster {} has no endpoint yet: wait for the restore to finish",
-            cluster.facts.identifier
-        );
-    };
-    let credentials = source::credentials_file(
-        &args.state_dir,
-        &args.stack,
-        args.credentials.as_deref(),
-        &cluster,
-    )?;
-    let (username, password) = source::read_login(&credentials)?;
-
+    let target_secret = target_secret(&outputs, stack)?;
+    let (cluster, credentials, source) = source(&args, &config).await?;
     let clients = CopyClients::from_conf(&config);
-    let (execution_role, role_from) = match &args.execution_role {
-        Some(role) => (role.clone(), "--execution-role"),
-        None => {
-            match migrate::copy::embedding_execution_role(&clients.ecs, &target.task_definition)
-                .await?
-            {
-                Some(role) => (role, "the embedding task definition's"),
-                None => bail!(
-                    "the embedding task definition {} has no execution role, and the copy task needs \
-                     one to read its connection secrets: pass --execution-role ARN, a role that \
-                     ecs-tasks.amazonaws.com can assume with secretsmanager:GetSecretValue on \
-                     {target_secret} (the temporary source secret grants it by its own policy) and \
-                     logs:CreateLogStream and logs:PutLogEvents on the log group {LOG_GROUP}",
-                    target.task_definition
-                ),
-            }
-        }
-    };
+    let (execution_role, role_from) =
+        execution_role(&args, &clients, &target.task_definition, &target_secret).await?;
 
     view::PlanView {
-        stack: &args.stack,
-        source_cluster: &cluster.facts.identifier,
-        source_endpoint: format!("{host}:{port}"),
-        username: &username,
+        stack,
+        source_cluster: &cluster,
+        source_endpoint: format!("{}:{}", source.host, source.port),
+        username: &source.username,
         credentials_file: credentials.display().to_string(),
         target_secret: &target_secret,
         ecs_cluster: &target.cluster,
@@ -106,33 +71,19 @@ async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
         database: &args.database,
     }
     .print();
-    if !args.yes {
-        if !crate::terminal::interactive() {
-            eprintln!(
-                "{} refusing to launch the copy task without confirmation: no one is at a \
-                 terminal; pass --yes to launch",
-                style("error:").red().bold()
-            );
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
-        let go = dialoguer::Confirm::new()
-            .with_prompt("Launch the copy task?")
-            .default(false)
-            .interact()?;
-        if !go {
-            eprintln!("nothing launched");
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
+    let ask = crate::terminal::Ask {
+        action: "launch the copy task",
+        verb: "launch",
+        prompt: "Launch the copy task?",
+        declined: "nothing launched",
+    };
+    if !crate::terminal::confirm(args.yes, &ask)? {
+        return Ok(ExitCode::from(EXIT_REFUSED));
     }
 
     let request = CopyRequest {
-        stack: args.stack.clone(),
-        source: SourceConnection {
-            host,
-            port,
-            username,
-            password,
-        },
+        stack: stack.clone(),
+        source,
         target_secret_arn: target_secret,
         source_database: args.database.clone(),
         target_database: args.database.clone(),
@@ -145,12 +96,61 @@ async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
         region,
         tags: vec![
             (TOOL_TAG_KEY.into(), TOOL_TAG_VALUE.into()),
-            (STACK_TAG_KEY.into(), args.stack.clone()),
+            (STACK_TAG_KEY.into(), stack.clone()),
             (PURPOSE_TAG_KEY.into(), PURPOSE_COPY.into()),
         ],
         poll_interval,
     };
     copy(&clients, &request).await
+}
+
+/// The temporary cluster's identifier, the credential file recorded before the replacement, and
+/// the connection they make.
+async fn source(
+    args: &CopyVectors,
+    config: &aws_config::SdkConfig,
+) -> anyhow::Result<(String, std::path::PathBuf, SourceConnection)> {
+    let (stack, state_dir) = (&args.scope.stack, &args.scope.state_dir);
+    let rds = aws_sdk_rds::Client::new(config);
+    let cluster = source::temporary_cluster(&rds, stack, args.from.as_deref()).await?;
+    let (Some(host), Some(port)) = (cluster.facts.endpoint.clone(), cluster.facts.port) else {
+        bail!(
+            "the temporary cluster {} has no endpoint yet: wait for the restore to finish",
+            cluster.facts.identifier
+        );
+    };
+    let credentials =
+        source::credentials_file(state_dir, stack, args.credentials.as_deref(), &cluster)?;
+    let (username, password) = source::read_login(&credentials)?;
+    let connection = SourceConnection {
+        host,
+        port,
+        username,
+        password,
+    };
+    Ok((cluster.facts.identifier, credentials, connection))
+}
+
+/// `--execution-role`, else the embedding task definition's, with where it came from.
+async fn execution_role(
+    args: &CopyVectors,
+    clients: &CopyClients,
+    task_definition: &str,
+    target_secret: &str,
+) -> anyhow::Result<(String, &'static str)> {
+    if let Some(role) = &args.execution_role {
+        return Ok((role.clone(), "--execution-role"));
+    }
+    match migrate::copy::embedding_execution_role(&clients.ecs, task_definition).await? {
+        Some(role) => Ok((role, "the embedding task definition's")),
+        None => bail!(
+            "the embedding task definition {task_definition} has no execution role, and the copy \
+             task needs one to read its connection secrets: pass --execution-role ARN, a role that \
+             ecs-tasks.amazonaws.com can assume with secretsmanager:GetSecretValue on \
+             {target_secret} (the temporary source secret grants it by its own policy) and \
+             logs:CreateLogStream and logs:PutLogEvents on the log group {LOG_GROUP}"
+        ),
+    }
 }
 
 /// `DbConfigSecretArn` (exactly, or the one output starting with it).

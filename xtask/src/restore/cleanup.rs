@@ -62,7 +62,7 @@ pub async fn cleanup(
     args: &Restore,
     only: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let stack = &args.stack;
+    let stack = &args.scope.stack;
     let targets = restore::cleanup_candidates(rds, stack, only).await?;
     if targets.is_empty() {
         println!("nothing to clean up: no temporary cluster for stack {stack}");
@@ -75,27 +75,17 @@ pub async fn cleanup(
     for t in &targets {
         eprintln!("  {}", describe(t));
     }
-    if !args.yes {
-        if !crate::terminal::interactive() {
-            eprintln!(
-                "{} refusing to delete {} cluster(s) without confirmation: no one is at a \
-                 terminal; pass --yes to delete",
-                style("error:").red().bold(),
-                targets.len()
-            );
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
-        let go = dialoguer::Confirm::new()
-            .with_prompt(format!(
-                "Delete {} temporary cluster(s) and their instances?",
-                targets.len()
-            ))
-            .default(false)
-            .interact()?;
-        if !go {
-            eprintln!("nothing deleted");
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
+    let ask = crate::terminal::Ask {
+        action: &format!("delete {} cluster(s)", targets.len()),
+        verb: "delete",
+        prompt: &format!(
+            "Delete {} temporary cluster(s) and their instances?",
+            targets.len()
+        ),
+        declined: "nothing deleted",
+    };
+    if !crate::terminal::confirm(args.yes, &ask)? {
+        return Ok(ExitCode::from(EXIT_REFUSED));
     }
     let poll = super::poll()?;
     for t in &targets {

@@ -77,13 +77,9 @@ fn alive(pid: u32) -> bool {
 /// Plants the sentinel in a file of the run (proof that the scan reads the run's files and can
 /// fail), scans, and prints the verdict. `filtered`: only some tests ran, so seeing no
 /// credential file is no sign of a broken sentinel.
-pub fn scan_for_the_sentinel(root: &Path, dirs: &RunDirs, filtered: bool) -> anyhow::Result<bool> {
-    let sentinel = tests::emulator::SENTINEL_PASSWORD.as_bytes();
-    let canary = dirs.tmp.join("xtask-scan-canary").join("planted.txt");
-    let prefix = b"planted by cargo xtask test; the scan must report the next bytes: ";
-    std::fs::create_dir_all(canary.parent().expect("a parent"))?;
-    std::fs::write(&canary, [&prefix[..], sentinel, b"\n"].concat())?;
-
+/// This run's output and TMPDIR whole, and every other directory under `target/` for what was
+/// written during the run.
+fn scan_roots(root: &Path, dirs: &RunDirs) -> anyhow::Result<Vec<Root>> {
     let mut roots = vec![
         Root {
             path: dirs.output.clone(),
@@ -108,17 +104,12 @@ pub fn scan_for_the_sentinel(root: &Path, dirs: &RunDirs, filtered: bool) -> any
             });
         }
     }
-    let mut report = scan::scan(&roots, sentinel)?;
-    let planted = (canary.clone(), prefix.len() as u64);
-    let canary_found = report.findings.contains(&planted);
-    report.findings.retain(|f| f != &planted);
-    let _ = std::fs::remove_dir_all(canary.parent().expect("a parent"));
+    Ok(roots)
+}
 
-    eprintln!(
-        "xtask: secret scan: {} files, {:.1} MB (the run's output and TMPDIR, and files under target/ written during the run)",
-        report.files,
-        report.bytes as f64 / 1e6
-    );
+/// Says what the scan found; passes only when the planted canary was found, the password is
+/// nowhere else, and (unless filtered) some credential file holds it.
+fn verdict(report: &scan::ScanReport, canary: &Path, canary_found: bool, filtered: bool) -> bool {
     let mut passed = true;
     if !canary_found {
         passed = false;
@@ -167,5 +158,27 @@ pub fn scan_for_the_sentinel(root: &Path, dirs: &RunDirs, filtered: bool) -> any
             report.credential_files.len()
         );
     }
-    Ok(passed)
+    passed
+}
+
+pub fn scan_for_the_sentinel(root: &Path, dirs: &RunDirs, filtered: bool) -> anyhow::Result<bool> {
+    let sentinel = tests::emulator::SENTINEL_PASSWORD.as_bytes();
+    let canary = dirs.tmp.join("xtask-scan-canary").join("planted.txt");
+    let prefix = b"planted by cargo xtask test; the scan must report the next bytes: ";
+    std::fs::create_dir_all(canary.parent().expect("a parent"))?;
+    std::fs::write(&canary, [&prefix[..], sentinel, b"\n"].concat())?;
+
+    let roots = scan_roots(root, dirs)?;
+    let mut report = scan::scan(&roots, sentinel)?;
+    let planted = (canary.clone(), prefix.len() as u64);
+    let canary_found = report.findings.contains(&planted);
+    report.findings.retain(|f| f != &planted);
+    let _ = std::fs::remove_dir_all(canary.parent().expect("a parent"));
+
+    eprintln!(
+        "xtask: secret scan: {} files, {:.1} MB (the run's output and TMPDIR, and files under target/ written during the run)",
+        report.files,
+        report.bytes as f64 / 1e6
+    );
+    Ok(verdict(&report, &canary, canary_found, filtered))
 }
