@@ -97,8 +97,25 @@ pub fn is_journal_name(name: &str) -> bool {
     name.starts_with("journal-") && name.ends_with(".jsonl")
 }
 
-pub fn report_name(stamp: &str) -> String {
-    format!("report-{stamp}.json")
+/// `report-<stamp>.json`; `report-<stamp>_001.json` for a second report in the same second.
+pub fn report_name(stamp: &str, n: u32) -> String {
+    if n == 0 {
+        format!("report-{stamp}.json")
+    } else {
+        format!("report-{stamp}_{n:03}.json")
+    }
+}
+
+/// Where a run's report goes by default: a name no report in the stack's directory has yet, so
+/// two runs in one second (a deploy's migration, then `migrate`) keep both reports. Only runs
+/// that hold the stack's lock write there, so no other run takes the name before it is written.
+pub fn new_report_path(state_dir: &Path, stack: &str) -> PathBuf {
+    let dir = stack_dir(state_dir, stack);
+    let stamp = utc_stamp();
+    (0..)
+        .map(|n| dir.join(report_name(&stamp, n)))
+        .find(|path| !path.exists())
+        .expect("an unused report name")
 }
 
 pub fn replacement_record_name(stamp: &str) -> String {
@@ -227,6 +244,8 @@ mod tests {
             PathBuf::from("/s/Stack/lock")
         );
         assert_eq!(journal_name("T", 2), "journal-T_002.jsonl");
+        assert_eq!(report_name("T", 0), "report-T.json");
+        assert_eq!(report_name("T", 1), "report-T_001.json");
         assert!(is_journal_name(&journal_name("T", 0)));
     }
 
@@ -269,5 +288,21 @@ mod tests {
         assert_eq!(mode(&state), 0o700);
         assert_eq!(mode(&file), 0o600);
         assert!(secure_stack_dir(&state, "S").unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod report_path_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_report_in_the_same_second_gets_its_own_name() {
+        let state = tempfile::tempdir().unwrap();
+        let first = new_report_path(state.path(), "S");
+        std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+        std::fs::write(&first, "{}").unwrap();
+        let second = new_report_path(state.path(), "S");
+        assert_ne!(first, second);
+        assert!(!second.exists());
     }
 }

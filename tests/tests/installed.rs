@@ -49,8 +49,9 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
     let (env, _bots) = deployed_with_bots(seed).await;
     task_runner::configure(&env.emulator, 0.2, 0.0, 7);
     let bin = Scratch::temp("installed-");
-    let installed = bin.path().join("xtask");
-    std::fs::copy(xtask::binary(), &installed).expect("install the binary");
+    let installed = Installed(bin.path().join("xtask"));
+    std::fs::copy(xtask::binary(), &installed.0).expect("install the binary");
+    let installed = installed.0.as_path();
     let app = env.app.dir();
     // The app is a scratch copy: never inside the workspace's sources (under `cargo xtask test`
     // TMPDIR is in target/, which holds no Cargo.toml the binary could lean on).
@@ -61,7 +62,7 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
         app.display()
     );
 
-    let check = run(&env, &installed, app, &with_cdk_args("check", &[], V1));
+    let check = run(&env, installed, app, &with_cdk_args("check", &[], V1));
     let all = printed(&check);
     assert_eq!(check.status.code(), Some(3), "a guarded replacement: {all}");
     assert!(all.contains("VectorStoreCluster"), "{all}");
@@ -69,7 +70,7 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
     let deploy_flags = ["--on-replace", "both", "--yes"];
     let deploy = run(
         &env,
-        &installed,
+        installed,
         app,
         &with_cdk_args("deploy", &deploy_flags, V1),
     );
@@ -77,7 +78,7 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
     assert_eq!(deploy.status.code(), Some(0), "{all}");
     assert!(all.contains("re-embedding every bot"), "{all}");
 
-    let migrate = run(&env, &installed, app, &["migrate", "--fresh", "--yes"]);
+    let migrate = run(&env, installed, app, &["migrate", "--fresh", "--yes"]);
     let all = printed(&migrate);
     assert_eq!(migrate.status.code(), Some(0), "{all}");
 
@@ -98,7 +99,15 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
     assert_eq!(named(&state, "journal-").len(), 2, "{}", state.display());
     assert_eq!(named(&state, "report-").len(), 2, "{}", state.display());
     assert!(!bin.path().join(".xtask").exists());
-    // 50 MB the run's secret scan (which reads every kept scratch file) need not read: it is a
-    // copy of a build output, nothing a test wrote.
-    std::fs::remove_file(&installed).expect("remove the installed copy");
+}
+
+/// The installed copy, removed when the test ends, passed or failed: 50 MB the run's secret scan
+/// (which reads every kept scratch file) need not read, a build output, nothing a test wrote (the
+/// developer build links the harness, whose sentinel password the scan looks for).
+struct Installed(PathBuf);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask migrate`: wiring and presentation of the `migrate` engine (target from the stack
 //! outputs, resume choice, summary, confirmation, progress, table, report file, exit code).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -229,7 +229,7 @@ fn finish(args: &Migrate, report: &MigrationReport) -> anyhow::Result<()> {
     let path = args
         .report
         .clone()
-        .unwrap_or_else(|| default_report_path(&args.scope.state_dir, stack));
+        .unwrap_or_else(|| migrate::state::new_report_path(&args.scope.state_dir, stack));
     write_report(report, &path)?;
     if let Some(j) = &report.journal {
         eprintln!("journal {}", j.display());
@@ -473,11 +473,6 @@ fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> 
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn default_report_path(state_dir: &Path, stack: &str) -> PathBuf {
-    let stamp = migrate::state::utc_stamp();
-    migrate::state::stack_dir(state_dir, stack).join(migrate::state::report_name(&stamp))
 }
 
 fn write_report(report: &MigrationReport, path: &Path) -> anyhow::Result<()> {
