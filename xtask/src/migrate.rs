@@ -27,14 +27,7 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const BACKOFF_ENV: &str = "MIGRATE_BACKOFF_BASE_MS";
 
 pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
-    // A dry run changes nothing, so it may look while another run works.
-    let _lock = match args.dry_run {
-        true => None,
-        false => Some(crate::run_lock::take(
-            &args.scope.state_dir,
-            &args.scope.stack,
-        )?),
-    };
+    let _lock = crate::run_lock::take_unless(args.dry_run, &args.scope)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 

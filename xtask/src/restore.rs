@@ -30,13 +30,7 @@ const SNAPSHOT_POLL_ENV: &str = "XTASK_SNAPSHOT_POLL_MS";
 
 pub fn run(args: Restore) -> anyhow::Result<ExitCode> {
     // `--list` changes nothing; a restore and a cleanup hold the stack's lock.
-    let _lock = match args.list {
-        true => None,
-        false => Some(crate::run_lock::take(
-            &args.scope.state_dir,
-            &args.scope.stack,
-        )?),
-    };
+    let _lock = crate::run_lock::take_unless(args.list, &args.scope)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 

@@ -3,8 +3,18 @@
 
 use std::path::Path;
 
+use crate::flags::StackOptions;
 use console::style;
 use migrate::lock::StateLock;
+
+/// The lock for a run that changes something; none for one that only looks (a dry run, a
+/// listing), which may look while another run works.
+pub fn take_unless(only_looks: bool, scope: &StackOptions) -> anyhow::Result<Option<StateLock>> {
+    match only_looks {
+        true => Ok(None),
+        false => take(&scope.state_dir, &scope.stack).map(Some),
+    }
+}
 
 /// Held for the command's whole run; the second command on the same stack and state directory
 /// fails here at once (exit 1), naming the holder.
