@@ -103,3 +103,21 @@ pub async fn deployed_with_bots(plan: SeedPlan) -> (Deployed, Vec<SeededBot>) {
         bots,
     )
 }
+
+/// The files `xtask` wrote for the stack in `dir`'s state directory (`dir/.xtask/<stack>/`) whose
+/// names start with `prefix` (`report-`, `journal-`, ...), oldest first (their names start with
+/// the time).
+pub fn state_files(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let state = dir.join(".xtask").join(STACK);
+    let mut files: Vec<_> = std::fs::read_dir(&state)
+        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
+        .map(|e| e.expect("a state file").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .collect();
+    files.sort();
+    files
+}

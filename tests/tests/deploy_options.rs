@@ -3,10 +3,10 @@
 //! overrides and `--assign-public-ip` reach it as typed values, not a re-parsed command line.
 
 use serde_json::Value;
-use tests::deployed::{FAST, V1_CDK_ARGS as V1, deployed_with_bots, with_cdk_args};
+use tests::deployed::{FAST, V1_CDK_ARGS as V1, deployed_with_bots, state_files, with_cdk_args};
 use tests::seed::SeedPlan;
+use tests::task_runner;
 use tests::xtask::{self, printed};
-use tests::{STACK, task_runner};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_passes_the_migration_flags_to_its_migration() {
@@ -55,17 +55,7 @@ async fn deploy_passes_the_migration_flags_to_its_migration() {
     );
 
     // The report of that migration: its target has the public IPs asked for, every bot embedded.
-    let stack_dir = env.app.dir().join(".xtask").join(STACK);
-    let reports: Vec<_> = std::fs::read_dir(&stack_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("report-")
-        })
-        .collect();
+    let reports = state_files(env.app.dir(), "report-");
     assert_eq!(reports.len(), 1, "{reports:?}");
     let report: Value = serde_json::from_slice(&std::fs::read(&reports[0]).unwrap()).unwrap();
     assert_eq!(report["target"]["assign_public_ip"], true, "{report:#}");

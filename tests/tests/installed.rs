@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use tests::deployed::{Deployed, FAST, V1_CDK_ARGS as V1, deployed_with_bots, with_cdk_args};
+use tests::deployed::{
+    Deployed, FAST, V1_CDK_ARGS as V1, deployed_with_bots, state_files, with_cdk_args,
+};
 use tests::scratch::Scratch;
 use tests::seed::SeedPlan;
 use tests::xtask::{self, printed};
@@ -27,15 +29,6 @@ fn run(env: &Deployed, installed: &Path, dir: &Path, args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run the installed binary")
-}
-
-/// The names of the files in `dir` that start with `prefix`.
-fn named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,19 +78,19 @@ async fn an_installed_binary_checks_deploys_and_migrates_from_the_app_directory(
     // `.xtask/` is where the commands ran: the app's directory, not the binary's.
     let state = app.join(".xtask").join(STACK);
     assert_eq!(
-        named(&state, "credentials-").len(),
+        state_files(app, "credentials-").len(),
         1,
         "{}",
         state.display()
     );
     assert_eq!(
-        named(&state, "replacement-").len(),
+        state_files(app, "replacement-").len(),
         1,
         "{}",
         state.display()
     );
-    assert_eq!(named(&state, "journal-").len(), 2, "{}", state.display());
-    assert_eq!(named(&state, "report-").len(), 2, "{}", state.display());
+    assert_eq!(state_files(app, "journal-").len(), 2, "{}", state.display());
+    assert_eq!(state_files(app, "report-").len(), 2, "{}", state.display());
     assert!(!bin.path().join(".xtask").exists());
 }
 

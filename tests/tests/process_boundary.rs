@@ -404,16 +404,6 @@ async fn retarget_journal(env: &Deployed, journal: &Path) {
 }
 
 fn newest_report(app: &Path) -> PathBuf {
-    let mut reports: Vec<PathBuf> = std::fs::read_dir(app.join(".xtask").join(STACK))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("report-")
-        })
-        .collect();
-    reports.sort();
+    let mut reports = tests::deployed::state_files(app, "report-");
     reports.pop().expect("a report")
 }
