@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::CdkHookError;
 use crate::describe::{ChangeSetDescription, ReviewedChangeSet, assemble, nested_change_set_ids};
+use migrate::error_text::AwsFailure as _;
 
 /// The status reasons of a change set that failed only because it changes nothing.
 pub fn means_no_changes(status_reason: &str) -> bool {

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-pub use migrate::error_text::AwsError;
+pub use migrate::error_text::{AwsError, UnexpectedAnswer};
 use migrate::state::StateError;
 
 /// Everything that can go wrong while preparing, reading or classifying a change set.
@@ -46,14 +45,11 @@ pub enum CdkHookError {
 
     /// An AWS call failed; the SDK's error is the source, its code and message the text.
     #[error("{0}")]
-    Aws(#[source] AwsError),
+    Aws(#[from] AwsError),
 
     /// An AWS answer lacked what the call exists for (no ARN, no value, no update).
-    #[error("{operation} failed: {detail}")]
-    Unexpected {
-        operation: &'static str,
-        detail: String,
-    },
+    #[error("{0}")]
+    Unexpected(#[from] UnexpectedAnswer),
 
     #[error("serializing the {what}: {source}")]
     Serialize {
@@ -149,20 +145,6 @@ impl CdkHookError {
         Self::Io {
             path: path.into(),
             source,
-        }
-    }
-
-    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        Self::Aws(AwsError::new(operation, err))
-    }
-
-    pub(crate) fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
-        Self::Unexpected {
-            operation,
-            detail: detail.into(),
         }
     }
 

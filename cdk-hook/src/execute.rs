@@ -12,6 +12,7 @@ use xshell::{Shell, cmd};
 
 use crate::CdkHookError;
 use crate::cdk_cli::{CdkOutput, cdk_deploy, run};
+use migrate::error_text::AwsFailure as _;
 
 /// The first CDK CLI release with `cdk deploy --method=execute-change-set`.
 pub const EXECUTE_CHANGE_SET_SINCE: (u32, u32) = (2, 1148);

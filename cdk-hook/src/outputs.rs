@@ -7,6 +7,7 @@ use aws_sdk_cloudformation::types::Stack;
 
 use crate::CdkHookError;
 use crate::changeset::is_missing_stack;
+use migrate::error_text::AwsFailure as _;
 
 /// The stack as DescribeStacks answers; a stack that does not exist is `StackNotFound` (with
 /// CloudFormation's words), so the caller can tell a wrong name or region from a failed call.

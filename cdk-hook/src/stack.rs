@@ -9,6 +9,7 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::StackEvent;
 
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 
 /// One stack event, as shown while the update runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,6 +89,38 @@ impl Error for AwsError {
     }
 }
 
+/// An AWS answer that lacks what the call exists for (no ARN, no value, no update), or a request
+/// that could not be built: `"<operation> failed: <detail>"`.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {detail}")]
+pub struct UnexpectedAnswer {
+    pub operation: &'static str,
+    pub detail: String,
+}
+
+/// The two ways an AWS call fails, for every library error type that makes AWS calls: its
+/// constructors, written once for all of them (`CdkHookError::aws("GetTemplate", e)`).
+pub trait AwsFailure: From<AwsError> + From<UnexpectedAnswer> {
+    /// The call failed; `err` is kept as the source.
+    fn aws<E>(operation: &'static str, err: E) -> Self
+    where
+        E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    {
+        AwsError::new(operation, err).into()
+    }
+
+    /// The call answered without what it exists for.
+    fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
+        UnexpectedAnswer {
+            operation,
+            detail: detail.into(),
+        }
+        .into()
+    }
+}
+
+impl<T: From<AwsError> + From<UnexpectedAnswer>> AwsFailure for T {}
+
 /// What a user needs from an AWS SDK error: the service's `<code>: <message>` when it answered,
 /// the causes otherwise (no credentials, no connection, a timeout), never the SDK's debug dump.
 pub fn summary<E>(err: &E) -> String

@@ -96,7 +96,7 @@ pub enum MigrateError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("a migration worker stopped unexpectedly: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
     /// The temporary file that holds report rows and malformed items off the heap.
     #[error("temporary file for the report rows: {0}")]
     Spill(#[source] std::io::Error),

@@ -110,9 +110,7 @@ pub async fn plan_migration(
             }
         }
     }
-    let stats = scan
-        .await
-        .map_err(|e| MigrateError::Worker(e.to_string()))??;
+    let stats = scan.await.map_err(MigrateError::Worker)??;
     bots.sort_by(|a, b| a.key.cmp(&b.key));
     // Parallel segments never overlap, but a retried page could repeat items.
     bots.dedup_by(|a, b| a.key == b.key);

@@ -237,9 +237,7 @@ async fn launch_and_track(
     for job in jobs {
         ledger.settle(&job.bot, Outcome::NotLaunched, None);
     }
-    tracker
-        .await
-        .map_err(|e| MigrateError::Worker(e.to_string()))??;
+    tracker.await.map_err(MigrateError::Worker)??;
     Ok(Phases {
         launched,
         launch_secs,

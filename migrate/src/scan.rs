@@ -49,6 +49,21 @@ pub struct MalformedItem {
     pub reason: String,
 }
 
+/// Why an item that looked like a bot cannot be launched: the `reason` of its report row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Malformation {
+    #[error("PK or SK missing or not a string")]
+    NoKeys,
+    #[error("SK does not follow <PK>{}<bot id>", BOT_MARKER)]
+    NotABotKey,
+    #[error("Knowledge is not a map")]
+    KnowledgeNotAMap,
+    #[error("Knowledge.{list} is not a list")]
+    NotAList { list: &'static str },
+    #[error("Knowledge.{list} holds a non-string")]
+    NotStrings { list: &'static str },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanItem {
     Bot(BotRecord),
@@ -83,19 +98,19 @@ const KNOWLEDGE_LISTS: [&str; 4] = ["source_urls", "sitemap_urls", "filenames", 
 pub fn parse_item(item: &HashMap<String, AttributeValue>) -> ScanItem {
     let pk = item.get("PK").and_then(|v| v.as_s().ok()).cloned();
     let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned();
-    let malformed = |reason: String| {
+    let malformed = |reason: Malformation| {
         ScanItem::Malformed(MalformedItem {
             pk: pk.clone(),
             sk: sk.clone(),
-            reason,
+            reason: reason.to_string(),
         })
     };
     let (Some(pk_s), Some(sk_s)) = (&pk, &sk) else {
-        return malformed("PK or SK missing or not a string".into());
+        return malformed(Malformation::NoKeys);
     };
     let key = BotKey::new(pk_s.clone(), sk_s.clone());
     let Some(bot_id) = key.bot_id().map(str::to_owned) else {
-        return malformed(format!("SK does not follow <PK>{BOT_MARKER}<bot id>"));
+        return malformed(Malformation::NotABotKey);
     };
     let knowledge = match item.get("Knowledge") {
         None | Some(AttributeValue::Null(_)) => KnowledgeCounts::default(),
@@ -103,7 +118,7 @@ pub fn parse_item(item: &HashMap<String, AttributeValue>) -> ScanItem {
             Ok(counts) => counts,
             Err(reason) => return malformed(reason),
         },
-        Some(_) => return malformed("Knowledge is not a map".into()),
+        Some(_) => return malformed(Malformation::KnowledgeNotAMap),
     };
     let sync_status = item.get("SyncStatus").and_then(|v| v.as_s().ok()).cloned();
     ScanItem::Bot(BotRecord {
@@ -115,7 +130,9 @@ pub fn parse_item(item: &HashMap<String, AttributeValue>) -> ScanItem {
     })
 }
 
-fn knowledge_counts(map: &HashMap<String, AttributeValue>) -> Result<KnowledgeCounts, String> {
+fn knowledge_counts(
+    map: &HashMap<String, AttributeValue>,
+) -> Result<KnowledgeCounts, Malformation> {
     let mut counts = [0usize; 4];
     for (slot, name) in counts.iter_mut().zip(KNOWLEDGE_LISTS) {
         *slot = match map.get(name) {
@@ -124,11 +141,11 @@ fn knowledge_counts(map: &HashMap<String, AttributeValue>) -> Result<KnowledgeCo
             Some(AttributeValue::Ss(set)) => set.len(),
             Some(AttributeValue::L(list)) => {
                 if list.iter().any(|v| !v.is_s()) {
-                    return Err(format!("Knowledge.{name} holds a non-string"));
+                    return Err(Malformation::NotStrings { list: name });
                 }
                 list.len()
             }
-            Some(_) => return Err(format!("Knowledge.{name} is not a list")),
+            Some(_) => return Err(Malformation::NotAList { list: name }),
         };
     }
     let [source_urls, sitemap_urls, filenames, s3_urls] = counts;

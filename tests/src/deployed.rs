@@ -105,12 +105,21 @@ pub async fn deployed_with_bots(plan: SeedPlan) -> (Deployed, Vec<SeededBot>) {
 }
 
 /// The files `xtask` wrote for the stack in `dir`'s state directory (`dir/.xtask/<stack>/`) whose
-/// names start with `prefix` (`report-`, `journal-`, ...), oldest first (their names start with
-/// the time).
+/// names start with `prefix` (`report-`, `journal-`, ...; `""` for all), oldest first (their
+/// names start with the time). None when the directory is not there.
 pub fn state_files(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
-    let state = dir.join(".xtask").join(STACK);
-    let mut files: Vec<_> = std::fs::read_dir(&state)
-        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
+    files_in_state_dir(&dir.join(".xtask"), prefix)
+}
+
+/// [`state_files`] of a state directory given by `--state-dir`: `state_dir/<stack>/`.
+pub fn files_in_state_dir(state_dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let state = state_dir.join(STACK);
+    let entries = match std::fs::read_dir(&state) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("{}: {e}", state.display()),
+    };
+    let mut files: Vec<_> = entries
         .map(|e| e.expect("a state file").path())
         .filter(|p| {
             p.file_name()
@@ -120,4 +129,17 @@ pub fn state_files(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBu
         .collect();
     files.sort();
     files
+}
+
+/// The one replacement record a deploy wrote in `dir`'s state directory.
+pub fn replacement_record_path(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut records = state_files(dir, "replacement-");
+    assert_eq!(records.len(), 1, "one replacement record: {records:?}");
+    records.remove(0)
+}
+
+/// [`replacement_record_path`], parsed.
+pub fn the_replacement_record(dir: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(replacement_record_path(dir)).expect("the record");
+    serde_json::from_str(&text).expect("the replacement record is JSON")
 }

@@ -7,8 +7,8 @@ use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance};
 use serde_json::Value;
 
 use crate::deployed::{Deployed, FAST, to_v1};
+use crate::output;
 use crate::xtask::{self, printed};
-use crate::{STACK, output};
 
 /// [`FAST`], and restore's own poll interval: the emulator's restores take a few polls.
 pub fn restore_env() -> Vec<(&'static str, &'static str)> {
@@ -40,16 +40,7 @@ pub async fn replace_with_safeguards(env: &Deployed) -> Replaced {
         FAST,
     );
     assert_eq!(run.status.code(), Some(0), "{}", printed(&run));
-    let dir = env.app.dir().join(".xtask").join(STACK);
-    let record = std::fs::read_dir(&dir)
-        .expect("the state dir")
-        .map(|e| e.expect("a state file").path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("replacement-"))
-        })
-        .expect("a replacement record");
+    let record = crate::deployed::replacement_record_path(env.app.dir());
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     let cluster = &doc["clusters"][0];
     let credentials_file = PathBuf::from(cluster["credentials_file"].as_str().expect("a file"));

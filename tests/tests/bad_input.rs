@@ -5,8 +5,8 @@ use std::path::Path;
 
 use tests::deployed::{FAST, deployed_with_bots};
 use tests::seed::SeedPlan;
+use tests::task_runner;
 use tests::xtask::{binary, printed};
-use tests::{STACK, task_runner};
 
 #[path = "bad_input/given.rs"]
 mod given;
@@ -248,15 +248,8 @@ async fn assert_nothing_done(env: &tests::deployed::Deployed, dir: &Path) {
     assert!(started.is_empty(), "tasks were launched: {started:?}");
     assert_eq!(env.change_set_count().await, 0, "change sets left behind");
     assert!(!env.clusters_encrypted().await, "the stack moved to v1");
-    let recorded: Vec<_> = std::fs::read_dir(dir.join(".xtask").join(STACK))
-        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(
-        !recorded
-            .iter()
-            .any(|n| n.to_string_lossy().starts_with("credentials-")),
-        "no credentials recorded: {recorded:?}"
-    );
+    let recorded = tests::deployed::state_files(dir, "credentials-");
+    assert!(recorded.is_empty(), "no credentials recorded: {recorded:?}");
 }
 
 /// `.xtask/` will hold credential files: inside a git work tree that does not ignore it, deploy

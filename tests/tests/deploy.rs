@@ -108,25 +108,9 @@ async fn world(env: &Deployed) -> String {
 /// What a deploy left in the stack's state directory, less the run lock (every run takes it and
 /// leaves the file, which names its last holder and holds no data).
 fn state_files(env: &Deployed) -> Vec<PathBuf> {
-    let dir = env.app.dir().join(".xtask").join(STACK);
-    match std::fs::read_dir(&dir) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().is_none_or(|n| n != "lock"))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
-fn named<'a>(files: &'a [PathBuf], prefix: &str) -> Vec<&'a PathBuf> {
+    let mut files = tests::deployed::state_files(env.app.dir(), "");
+    files.retain(|p| p.file_name().is_none_or(|n| n != "lock"));
     files
-        .iter()
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix))
-        })
-        .collect()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -174,22 +158,20 @@ async fn deploy_with_both_safeguards_snapshots_records_replaces_and_migrates() {
 
     // The credential file: 0600, the secret's password.
     let files = state_files(&env);
-    let credentials = named(&files, "credentials-");
+    let credentials = tests::deployed::state_files(env.app.dir(), "credentials-");
     assert_eq!(credentials.len(), 1, "{files:?}");
     #[cfg(unix)]
-    assert_eq!(mode(credentials[0]), 0o600);
+    assert_eq!(mode(&credentials[0]), 0o600);
     #[cfg(unix)]
     assert_eq!(mode(credentials[0].parent().unwrap()), 0o700);
-    let recorded = read_json(credentials[0]);
+    let recorded = read_json(&credentials[0]);
     assert!(
         recorded["secret"]["password"].as_str() == Some(password.as_str()),
         "the recorded password matches the secret's"
     );
 
     // The record: what the restore path needs.
-    let records = named(&files, "replacement-");
-    assert_eq!(records.len(), 1, "{files:?}");
-    let record = read_json(records[0]);
+    let record = tests::deployed::the_replacement_record(env.app.dir());
     assert_eq!(record["stack"], STACK);
     assert!(
         record["change_set_id"]

@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use tests::STACK;
 use tests::deployed::{FAST, deployed_with_bots, to_v1};
 use tests::seed::SeedPlan;
 use tests::xtask::{self};
@@ -68,25 +67,9 @@ async fn signal_during_the_snapshot_wait(signal: Signal, code: i32) {
         "nothing executed: still v0"
     );
 
-    let dir = env.app.dir().join(".xtask").join(STACK);
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    files.sort();
+    let files = tests::deployed::state_files(env.app.dir(), "");
     eprintln!("files left after {signal} to deploy: {files:?}, change sets 0");
-    let record = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("replacement-")
-        })
-        .expect("a replacement record");
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    let record = tests::deployed::the_replacement_record(env.app.dir());
     assert_eq!(record["interrupted"], true);
     let snapshot = record["clusters"][0]["snapshot"]["identifier"]
         .as_str()

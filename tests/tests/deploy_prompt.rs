@@ -4,8 +4,8 @@
 use rexpect::session::{PtySession, spawn_command};
 use tests::deployed::{Deployed, FAST, deployed_with_bots};
 use tests::seed::SeedPlan;
+use tests::task_runner;
 use tests::xtask::{self, printed};
-use tests::{STACK, task_runner};
 
 const UP: &str = "\x1b[A";
 /// Long enough for the CDK CLI's synth and asset publishing on a loaded 2-core machine.
@@ -97,16 +97,13 @@ async fn snapshot_only_chosen_with_the_arrow_keys_then_the_launch_confirmed() {
 
     assert_eq!(tool_snapshot_count(&env).await, 1);
     assert!(env.clusters_encrypted().await, "the stack is on v1");
-    let files: Vec<String> = std::fs::read_dir(env.app.dir().join(".xtask").join(STACK))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let files = tests::deployed::state_files(env.app.dir(), "");
     assert!(
-        !files.iter().any(|f| f.starts_with("credentials-")),
+        tests::deployed::state_files(env.app.dir(), "credentials-").is_empty(),
         "snapshot only: no credentials recorded: {files:?}"
     );
     assert!(
-        files.iter().any(|f| f.starts_with("replacement-")),
+        !tests::deployed::state_files(env.app.dir(), "replacement-").is_empty(),
         "{files:?}"
     );
     let started = task_runner::started_per_bot(&env.emulator);

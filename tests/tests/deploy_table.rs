@@ -4,11 +4,8 @@
 //! new table with every item after the table is gone; without a decision, or when the backup
 //! fails, nothing is executed.
 
-use std::path::PathBuf;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use tests::STACK;
 use tests::deployed::{
     DROP_TABLE_CDK_ARGS as DROP, Deployed, FAST, deployed_with_bots, with_cdk_args,
 };
@@ -100,19 +97,7 @@ async fn items(env: &Deployed, table: &str) -> Vec<String> {
 }
 
 fn the_record(env: &Deployed) -> Value {
-    let dir = env.app.dir().join(".xtask").join(STACK);
-    let records: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("replacement-")
-        })
-        .collect();
-    assert_eq!(records.len(), 1, "{records:?}");
-    serde_json::from_str(&std::fs::read_to_string(&records[0]).unwrap()).unwrap()
+    tests::deployed::the_replacement_record(env.app.dir())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::Value;
 use tests::{
-    Emulator, FixtureApp, STACK,
+    Emulator, FixtureApp,
     deployed::{FAST, deployed_with_bots},
     output,
     scratch::Scratch,
@@ -200,14 +200,10 @@ async fn failed_embeddings_exit_nonzero_and_the_report_names_each_with_its_reaso
 }
 
 fn launched_lines(state_dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(state_dir.join(STACK)) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("journal-"))
-        .map(|e| {
-            std::fs::read_to_string(e.path())
+    tests::deployed::files_in_state_dir(state_dir, "journal-")
+        .iter()
+        .map(|journal| {
+            std::fs::read_to_string(journal)
                 .unwrap_or_default()
                 .matches(r#""type":"launched""#)
                 .count()

@@ -170,10 +170,7 @@ async fn sigterm_mid_launch_then_resume_embeds_every_bot_once_and_ci_never_promp
             .any(|e| e["type"] == "finished"),
         "bots are left: the journal stays open"
     );
-    let files: Vec<String> = std::fs::read_dir(state.join(STACK))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let files = tests::deployed::files_in_state_dir(&state, "");
     eprintln!("files left after SIGTERM to migrate: {files:?}");
 
     ci_terminal_refuses_without_prompting(&env);

@@ -35,7 +35,7 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
     } else if let [old, new] = args.template_diff.as_slice() {
         let old_t = cdk_hook::read_template(old)?;
         let new_t = cdk_hook::read_template(new)?;
-        cdk_hook::plan_from_templates(&args.stack, &old_t, &new_t, &guards, table)
+        cdk_hook::plan_from_templates(&args.stack.name, &old_t, &new_t, &guards, table)
     } else {
         match live(&args, &guards, table)? {
             LiveOutcome::NothingToDeploy { reason } => {
@@ -97,11 +97,11 @@ fn live(
     table: &ReplacementTable,
 ) -> anyhow::Result<LiveOutcome> {
     let request = PrepareRequest {
-        app_dir: args.app_dir.clone(),
-        stack: args.stack.clone(),
+        app_dir: args.app.app_dir.clone(),
+        stack: args.stack.name.clone(),
         change_set_name: cdk_hook::unique_change_set_name("cdk-hook-check"),
-        cdk_args: cdk_args(&args.cdk_args, &args.aws),
-        region: args.aws.region.clone(),
+        cdk_args: cdk_args(&args.app.cdk_args, &args.stack.aws),
+        region: args.stack.aws.region.clone(),
         output: if one_document(args) {
             CdkOutput::ToStderr
         } else {
@@ -110,7 +110,7 @@ fn live(
     };
     let rt = crate::aws::runtime()?;
     rt.block_on(async {
-        let config = crate::aws::sdk_config(&args.aws).await;
+        let config = crate::aws::sdk_config(&args.stack.aws).await;
         let reviewer = ChangeSetReviewer::new(aws_sdk_cloudformation::Client::new(&config));
         Ok(cdk_hook::check_live(&reviewer, &request, args.keep_change_set, guards, table).await?)
     })
@@ -134,7 +134,7 @@ fn nothing_to_deploy(
     change_set_id: Option<String>,
     reason: &str,
 ) -> anyhow::Result<ExitCode> {
-    let plan = ReplacementPlan::new(args.stack.clone(), change_set_id, Vec::new());
+    let plan = ReplacementPlan::new(args.stack.name.clone(), change_set_id, Vec::new());
     match args.format() {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),

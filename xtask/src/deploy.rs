@@ -10,7 +10,7 @@ use console::style;
 use std::process::ExitCode;
 
 use crate::check::EXIT_GATED;
-use crate::flags::{Deploy, Migrate, MigrateWhen, StackOptions};
+use crate::flags::{Deploy, Migrate, MigrateWhen, StackArgs, StackOptions};
 use crate::safeguards::{self, Decision, SafeguardRun};
 use cdk_hook::safeguard::{self, Guarded, SurveyClients};
 
@@ -20,7 +20,7 @@ use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
     // Held through the migration that may follow (it runs in this process).
-    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack)?;
+    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack.name)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -37,7 +37,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     let guards = crate::check::guard_config(&args.guards)?;
     let interactive = crate::terminal::interactive();
     crate::terminal::warn_if_state_dir_tracked(&args.scope.state_dir);
-    let config = crate::aws::sdk_config(&args.scope.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.stack.aws).await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let reviewer = ChangeSetReviewer::new(cfn.clone());
 
@@ -56,7 +56,7 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             };
         }
-        Err(e) => return Err(explain_if_busy(&cfn, &args.scope.stack, e).await),
+        Err(e) => return Err(explain_if_busy(&cfn, &args.scope.stack.name, e).await),
     };
     show_plan(&args, &reviewed.plan);
     if reviewed.plan.gates()
@@ -295,7 +295,7 @@ async fn review(
             eprintln!("{} reviewing change set {arn}", style("review").bold());
             let reviewed = cdk_hook::review_and_classify(
                 reviewer,
-                &args.scope.stack,
+                &args.scope.stack.name,
                 arn,
                 None,
                 guards,
@@ -309,15 +309,15 @@ async fn review(
                 }
                 e => e,
             })?;
-            (args.scope.stack.clone(), arn.clone(), reviewed)
+            (args.scope.stack.name.clone(), arn.clone(), reviewed)
         }
         None => {
             let request = PrepareRequest {
-                app_dir: args.app_dir.clone(),
-                stack: args.scope.stack.clone(),
+                app_dir: args.app.app_dir.clone(),
+                stack: args.scope.stack.name.clone(),
                 change_set_name: cdk_hook::unique_change_set_name("cdk-hook-deploy"),
                 cdk_args: cdk_args(args),
-                region: args.scope.aws.region.clone(),
+                region: args.scope.stack.aws.region.clone(),
                 output: CdkOutput::ToStderr,
             };
             eprintln!(
@@ -355,7 +355,7 @@ async fn review(
 }
 
 fn cdk_args(args: &Deploy) -> Vec<String> {
-    crate::check::cdk_args(&args.cdk_args, &args.scope.aws)
+    crate::check::cdk_args(&args.app.cdk_args, &args.scope.stack.aws)
 }
 
 /// Physical ids of the plan's migration-trigger resources (the vector-store cluster): compared
@@ -386,7 +386,10 @@ async fn migrate(
     // replaced store starts fresh), and every bot's own verdict waited for.
     let flags = Migrate {
         scope: StackOptions {
-            stack: stack_name.to_owned(),
+            stack: StackArgs {
+                name: stack_name.to_owned(),
+                ..args.scope.stack.clone()
+            },
             ..args.scope.clone()
         },
         migration: args.migration.clone(),

@@ -216,12 +216,10 @@ pub struct AwsOptions {
 
 #[derive(Debug, Args)]
 pub struct Check {
-    /// The CloudFormation stack to check.
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
-    /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
-    #[arg(long, default_value = ".")]
-    pub app_dir: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub app: CdkAppOptions,
     /// Print the ReplacementPlan as JSON instead of the table (same as `--format json`).
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
@@ -245,11 +243,6 @@ pub struct Check {
     pub template_diff: Vec<PathBuf>,
     #[command(flatten)]
     pub guards: GuardOptions,
-    #[command(flatten)]
-    pub aws: AwsOptions,
-    /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
-    #[arg(last = true)]
-    pub cdk_args: Vec<String>,
 }
 
 /// How `check` prints the plan.
@@ -324,9 +317,8 @@ pub enum ExecuteWith {
 pub struct Deploy {
     #[command(flatten)]
     pub scope: StackOptions,
-    /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
-    #[arg(long, default_value = ".")]
-    pub app_dir: PathBuf,
+    #[command(flatten)]
+    pub app: CdkAppOptions,
     /// What to do on a guarded replacement without asking (required when no one is at a terminal).
     #[arg(long, value_enum)]
     pub on_replace: Option<OnReplace>,
@@ -354,9 +346,6 @@ pub struct Deploy {
     pub execute_with: ExecuteWith,
     #[command(flatten)]
     pub guards: GuardOptions,
-    /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
-    #[arg(last = true)]
-    pub cdk_args: Vec<String>,
 }
 
 /// Every value of the migration target can be given by hand; the rest comes from the stack outputs.
@@ -382,18 +371,37 @@ pub struct TargetOverrides {
     pub security_groups: Vec<String>,
 }
 
-/// The stack a command acts on, where its state lives, and the AWS account: the flags every
-/// command that changes something (deploy, migrate, restore, copy-vectors) repeats.
+/// The stack a command reads or changes and the AWS account it is in: `--stack` and the
+/// profile/region of every command that calls AWS.
+#[derive(Debug, Clone, Args)]
+pub struct StackArgs {
+    /// The CloudFormation stack (the CDK stack id or its CloudFormation name).
+    #[arg(long = "stack", default_value = "BedrockChatStack")]
+    pub name: String,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// The stack a command changes and where its state lives: the flags every command that changes
+/// something (deploy, migrate, restore, copy-vectors) repeats.
 #[derive(Debug, Clone, Args)]
 pub struct StackOptions {
-    /// The CloudFormation stack (the CDK stack id or its CloudFormation name).
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// The state directory (journals, reports, credential files, replacement records).
     #[arg(long, default_value = ".xtask")]
     pub state_dir: PathBuf,
-    #[command(flatten)]
-    pub aws: AwsOptions,
+}
+
+/// The CDK app the CDK CLI runs in and what it passes on to `cdk deploy`: `check` and `deploy`.
+#[derive(Debug, Clone, Args)]
+pub struct CdkAppOptions {
+    /// The CDK app directory (the one with `cdk.json`), e.g. Bedrock Chat's `cdk/`.
+    #[arg(long, default_value = ".")]
+    pub app_dir: PathBuf,
+    /// Arguments for `cdk deploy` (context `-c k=v`, ...), after `--`.
+    #[arg(last = true)]
+    pub cdk_args: Vec<String>,
 }
 
 /// The migration's own options, shared by `migrate` and `deploy` (for the migration it runs
@@ -436,15 +444,12 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct Outputs {
-    /// The CloudFormation stack whose outputs to read.
-    #[arg(long, default_value = "BedrockChatStack")]
-    pub stack: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     #[command(flatten)]
     pub target: TargetOverrides,
-    #[command(flatten)]
-    pub aws: AwsOptions,
 }
 
 #[derive(Debug, Args)]

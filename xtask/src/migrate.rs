@@ -34,7 +34,7 @@ pub fn run(args: Migrate) -> anyhow::Result<ExitCode> {
 /// Also the last step of `deploy`, which builds the `Migrate` flags from its own and holds the
 /// stack's lock for both.
 pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
-    let config = crate::aws::sdk_config(&args.scope.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.stack.aws).await;
     let interactive = crate::terminal::interactive();
     let (target, vector_store) = resolve_target(&args, &config).await?;
     let mut options = options(&args)?;
@@ -52,8 +52,13 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
         return Ok(refused);
     }
     if !args.force_concurrent {
-        refuse_beside_another_run(&clients, &plan.target, &options.resume, &args.scope.stack)
-            .await?;
+        refuse_beside_another_run(
+            &clients,
+            &plan.target,
+            &options.resume,
+            &args.scope.stack.name,
+        )
+        .await?;
     }
     let (report, interrupt) = execute(&clients, &plan, &options).await?;
     finish(&args, &report)?;
@@ -67,7 +72,7 @@ async fn resolve_target(
     config: &aws_config::SdkConfig,
 ) -> anyhow::Result<(MigrationTarget, Option<VectorStore>)> {
     let flags = &args.migration;
-    let stack = &args.scope.stack;
+    let stack = &args.scope.stack.name;
     let mut target = crate::outputs::load_target(config, stack, &flags.target).await?;
     target.assign_public_ip = flags.assign_public_ip;
     let vector_store =
@@ -217,7 +222,7 @@ async fn execute(
 
 /// The table, the report file, the journal's path and what to run next.
 fn finish(args: &Migrate, report: &MigrationReport) -> anyhow::Result<()> {
-    let stack = &args.scope.stack;
+    let stack = &args.scope.stack.name;
     print_table(report);
     let path = args
         .report
@@ -256,7 +261,7 @@ fn options(args: &Migrate) -> anyhow::Result<MigrationOptions> {
     let defaults = MigrationOptions::default();
     let flags = &args.migration;
     Ok(MigrationOptions {
-        stack: args.scope.stack.clone(),
+        stack: args.scope.stack.name.clone(),
         state_dir: args.scope.state_dir.clone(),
         segments: flags.segments,
         rate: flags.rate,
@@ -286,7 +291,7 @@ fn choose_resume(
     }
     let latest = journal::find_latest(
         &args.scope.state_dir,
-        &args.scope.stack,
+        &args.scope.stack.name,
         &target.fingerprint(),
     )?;
     let Some(state) = latest else {
@@ -359,7 +364,7 @@ fn other_vector_store(
             "--resume: {why}; the vectors of its bots are not in the current vector store, so it \
              cannot be resumed: run `cargo xtask migrate --stack {}` without --resume to launch \
              every bot into the current one",
-            args.scope.stack
+            args.scope.stack.name
         );
     }
     eprintln!("{why}: that journal is history; starting a new run into the current vector store");
@@ -408,7 +413,7 @@ async fn refuse_beside_another_run(
 fn refuse_resume_of_another_target(args: &Migrate, target: &MigrationTarget) -> anyhow::Result<()> {
     let Some(other) = journal::find_unfinished_elsewhere(
         &args.scope.state_dir,
-        &args.scope.stack,
+        &args.scope.stack.name,
         &target.fingerprint(),
     )?
     else {

@@ -220,8 +220,8 @@ pub async fn vector_store(
 pub fn run(args: Outputs) -> anyhow::Result<ExitCode> {
     let rt = crate::aws::runtime()?;
     let target = rt.block_on(async {
-        let config = crate::aws::sdk_config(&args.aws).await;
-        load_target(&config, &args.stack, &args.target).await
+        let config = crate::aws::sdk_config(&args.stack.aws).await;
+        load_target(&config, &args.stack.name, &args.target).await
     })?;
     print!("{}", render(&target, args.format));
     Ok(ExitCode::SUCCESS)

@@ -35,10 +35,10 @@ pub fn run(args: Restore) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: Restore) -> anyhow::Result<ExitCode> {
-    let config = crate::aws::sdk_config(&args.scope.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.stack.aws).await;
     let rds = aws_sdk_rds::Client::new(&config);
     if args.list {
-        return cleanup::list(&rds, &args.scope.stack).await;
+        return cleanup::list(&rds, &args.scope.stack.name).await;
     }
     if let Some(only) = &args.cleanup {
         return cleanup::cleanup(&rds, &args, only.as_deref()).await;
@@ -60,15 +60,21 @@ async fn restore_snapshot(
     let target = restore::stack_cluster(
         cfn,
         rds,
-        &args.scope.stack,
+        &args.scope.stack.name,
         source.cluster_logical_id.as_deref(),
     )
     .await
-    .with_context(|| format!("finding the current cluster of stack {}", args.scope.stack))?;
+    .with_context(|| {
+        format!(
+            "finding the current cluster of stack {}",
+            args.scope.stack.name
+        )
+    })?;
     let snapshot = ready_snapshot(rds, &source).await?;
-    let identifier = restore::temporary_identifier(&args.scope.stack, &migrate::state::utc_stamp());
+    let identifier =
+        restore::temporary_identifier(&args.scope.stack.name, &migrate::state::utc_stamp());
     let request = RestoreRequest {
-        stack: &args.scope.stack,
+        stack: &args.scope.stack.name,
         identifier: &identifier,
         snapshot: &snapshot.identifier,
         target: &target,
@@ -88,7 +94,7 @@ async fn restore_snapshot(
     let pb = crate::progress::spinner(format!("cluster {identifier}: creating"));
     let wait = restore::wait_available(
         rds,
-        &args.scope.stack,
+        &args.scope.stack.name,
         &identifier,
         &writer,
         poll()?,
@@ -125,7 +131,7 @@ async fn restore_snapshot(
 
 /// `--snapshot`, else the snapshot named by `--record` or the newest replacement record.
 fn find_source(args: &Restore) -> anyhow::Result<RestoreSource> {
-    let stack_dir = migrate::state::stack_dir(&args.scope.state_dir, &args.scope.stack);
+    let stack_dir = migrate::state::stack_dir(&args.scope.state_dir, &args.scope.stack.name);
     if let Some(snapshot) = &args.snapshot {
         // The newest record says where the credentials are, when it names this snapshot; one
         // that cannot be read only costs that hint.
@@ -147,12 +153,12 @@ fn find_source(args: &Restore) -> anyhow::Result<RestoreSource> {
         }
     };
     let record = restore::read_record(&path)?;
-    if record.stack != args.scope.stack {
+    if record.stack != args.scope.stack.name {
         anyhow::bail!(
             "{} records a deploy of stack {}, not {}: pass --stack {}",
             path.display(),
             record.stack,
-            args.scope.stack,
+            args.scope.stack.name,
             record.stack
         );
     }

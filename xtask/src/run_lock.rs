@@ -12,7 +12,7 @@ use migrate::lock::StateLock;
 pub fn take_unless(only_looks: bool, scope: &StackOptions) -> anyhow::Result<Option<StateLock>> {
     match only_looks {
         true => Ok(None),
-        false => take(&scope.state_dir, &scope.stack).map(Some),
+        false => take(&scope.state_dir, &scope.stack.name).map(Some),
     }
 }
 

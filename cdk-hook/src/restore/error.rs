@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use super::NotTemporaryReason;
 use crate::CdkHookError;
 use crate::error::AwsError;
+use migrate::error_text::AwsFailure as _;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -82,7 +84,10 @@ pub enum RestoreError {
         "refusing to delete cluster {cluster}: {reason}. Only the temporary clusters \
          `cargo xtask restore` made are deleted"
     )]
-    NotTemporary { cluster: String, reason: String },
+    NotTemporary {
+        cluster: String,
+        reason: NotTemporaryReason,
+    },
 
     #[error(transparent)]
     Hook(#[from] CdkHookError),

@@ -26,7 +26,7 @@ pub use source::{
     source_for_snapshot, source_from_record,
 };
 pub use target::{ServerlessScaling, StackCluster, stack_cluster};
-pub use temporary::{TemporaryCluster, list_temporary, temporary_cluster};
+pub use temporary::{NotTemporaryReason, TemporaryCluster, list_temporary, temporary_cluster};
 
 /// Which stack a temporary cluster was restored for (the tool tag says who made it).
 pub const STACK_TAG_KEY: &str = "cdk-hook:stack";

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::CdkHookError;
 use crate::safeguard::{ClusterFacts, TOOL_TAG_KEY, TOOL_TAG_VALUE};
+use migrate::error_text::AwsFailure as _;
 
 /// A cluster restored by `cargo xtask restore`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,21 +55,35 @@ impl TemporaryCluster {
 
     /// The temporary cluster `stack`'s restore made, or why `cluster` is not one: the reason a
     /// cleanup refuses it.
-    pub fn owned_by(cluster: &DbCluster, stack: &str) -> Result<TemporaryCluster, String> {
+    pub fn owned_by(
+        cluster: &DbCluster,
+        stack: &str,
+    ) -> Result<TemporaryCluster, NotTemporaryReason> {
         match TemporaryCluster::from_cluster(cluster) {
             Some(t) if t.stack == stack => Ok(t),
-            Some(t) => Err(format!(
-                "it was restored for stack {} (pass --stack {})",
-                t.stack, t.stack
-            )),
-            None if tag(cluster, TOOL_TAG_KEY).as_deref() != Some(TOOL_TAG_VALUE) => Err(format!(
-                "it does not carry the tag {TOOL_TAG_KEY}={TOOL_TAG_VALUE}"
-            )),
-            None => Err(format!(
-                "it is not tagged {PURPOSE_TAG_KEY}={PURPOSE_RESTORE} and {STACK_TAG_KEY}"
-            )),
+            Some(t) => Err(NotTemporaryReason::OtherStack { stack: t.stack }),
+            None if tag(cluster, TOOL_TAG_KEY).as_deref() != Some(TOOL_TAG_VALUE) => {
+                Err(NotTemporaryReason::NotThisTool)
+            }
+            None => Err(NotTemporaryReason::NotARestore),
         }
     }
+}
+
+/// Why a cluster is not one of the temporary clusters this tool restored for a stack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotTemporaryReason {
+    #[error("it was restored for stack {stack} (pass --stack {stack})")]
+    OtherStack { stack: String },
+    #[error("it does not carry the tag {}={}", TOOL_TAG_KEY, TOOL_TAG_VALUE)]
+    NotThisTool,
+    #[error(
+        "it is not tagged {}={} and {}",
+        PURPOSE_TAG_KEY,
+        PURPOSE_RESTORE,
+        STACK_TAG_KEY
+    )]
+    NotARestore,
 }
 
 /// The temporary clusters this tool restored for `stack`, oldest identifier first.
@@ -184,16 +199,21 @@ mod tests {
     #[test]
     fn a_cleanup_names_why_a_cluster_is_refused() {
         assert!(TemporaryCluster::owned_by(&cluster(MINE), "BedrockChatStack").is_ok());
-        let other_stack = TemporaryCluster::owned_by(&cluster(MINE), "OtherStack").unwrap_err();
+        let other_stack = TemporaryCluster::owned_by(&cluster(MINE), "OtherStack")
+            .unwrap_err()
+            .to_string();
         assert!(
             other_stack.contains("--stack BedrockChatStack"),
             "{other_stack}"
         );
-        let untagged = TemporaryCluster::owned_by(&cluster(&[]), "BedrockChatStack").unwrap_err();
+        let untagged = TemporaryCluster::owned_by(&cluster(&[]), "BedrockChatStack")
+            .unwrap_err()
+            .to_string();
         assert!(untagged.contains(TOOL_TAG_KEY), "{untagged}");
         let snapshot_only = [MINE[0], MINE[2]];
-        let no_purpose =
-            TemporaryCluster::owned_by(&cluster(&snapshot_only), "BedrockChatStack").unwrap_err();
+        let no_purpose = TemporaryCluster::owned_by(&cluster(&snapshot_only), "BedrockChatStack")
+            .unwrap_err()
+            .to_string();
         assert!(no_purpose.contains(PURPOSE_TAG_KEY), "{no_purpose}");
     }
 }

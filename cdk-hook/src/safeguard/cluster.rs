@@ -7,6 +7,7 @@ use aws_sdk_rds::types::DbCluster;
 use serde::{Deserialize, Serialize};
 
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 
 /// What RDS says a DB cluster is: the record keeps it of the cluster about to be replaced, and a
 /// restored temporary cluster is one too ([`crate::restore::TemporaryCluster`]). The one mapping

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::cluster::ClusterFacts;
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 pub use migrate::secret::SecretValue;
 use migrate::state::write_private_file;
 

@@ -5,6 +5,7 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
 
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 
 /// The cluster an instance belongs to (`None`: standalone). An instance RDS does not know is an
 /// error: there would be nothing to snapshot, and saying so is better than a silent skip.

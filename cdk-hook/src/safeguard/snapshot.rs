@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::wait::{Observed, Target, wait_until_ready};
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 
 /// The tag every resource this tool creates carries, so that later commands (restore, cleanup)
 /// touch only what the tool made.

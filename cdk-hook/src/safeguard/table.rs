@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::wait::{Observed, Target, wait_until_ready};
 use crate::CdkHookError;
+use migrate::error_text::AwsFailure as _;
 
 /// An on-demand backup as the record keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,9 +23,7 @@ pub mod task_definition;
 
 use std::time::Duration;
 
-use aws_sdk_ecs::error::ProvideErrorMetadata;
-
-use crate::error_text::AwsError;
+use crate::error_text::{AwsError, UnexpectedAnswer};
 use crate::secret::SecretValue;
 
 pub use outcome::{BotCopy, CopyOutcome, CopySummary, CopyVerdict, parse_log};
@@ -139,13 +137,10 @@ pub struct RunningCopy {
 pub enum CopyError {
     /// An AWS call failed; the SDK's error is the source, its code and message the text.
     #[error("{0}")]
-    Aws(#[source] AwsError),
+    Aws(#[from] AwsError),
     /// An AWS answer lacked what the call exists for, or a request could not be built.
-    #[error("{operation} failed: {detail}")]
-    Unexpected {
-        operation: &'static str,
-        detail: String,
-    },
+    #[error("{0}")]
+    Unexpected(#[from] UnexpectedAnswer),
     /// A temporary resource could not be removed; `how` is the command that removes it.
     #[error("{what} failed ({}): {how}", .source.summary())]
     Cleanup {
@@ -169,22 +164,6 @@ pub enum CopyError {
         .0.task_arn, .0.last_status, .0.cluster
     )]
     Abandoned(Box<RunningCopy>),
-}
-
-impl CopyError {
-    pub(crate) fn aws<E>(operation: &'static str, err: E) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        Self::Aws(AwsError::new(operation, err))
-    }
-
-    pub(crate) fn unexpected(operation: &'static str, detail: impl Into<String>) -> Self {
-        Self::Unexpected {
-            operation,
-            detail: detail.into(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use aws_sdk_ecs::types::{
 
 use super::task_definition::CONTAINER_NAME;
 use super::{CopyError, CopyEvent};
+use crate::error_text::AwsFailure as _;
 use crate::options::Interrupt;
 use crate::track::StopInfo;
 

@@ -33,18 +33,18 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const POLL_DEFAULT: Duration = Duration::from_secs(5);
 
 pub fn run(args: CopyVectors) -> anyhow::Result<ExitCode> {
-    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack)?;
+    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack.name)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
 async fn run_async(args: CopyVectors) -> anyhow::Result<ExitCode> {
     let poll_interval = crate::knobs::env_duration(POLL_ENV, POLL_DEFAULT)?;
-    let config = crate::aws::sdk_config(&args.scope.aws).await;
+    let config = crate::aws::sdk_config(&args.scope.stack.aws).await;
     let region = config
         .region()
         .map(|r| r.to_string())
         .context("no AWS region: pass --region or set AWS_REGION")?;
-    let stack = &args.scope.stack;
+    let stack = &args.scope.stack.name;
     let outputs = crate::outputs::stack_outputs(&config, stack).await?;
     let target = crate::outputs::resolve_target(&outputs, &args.target)
         .with_context(|| format!("the outputs of stack {stack} do not name the ECS target"))?;
@@ -110,7 +110,7 @@ async fn source(
     args: &CopyVectors,
     config: &aws_config::SdkConfig,
 ) -> anyhow::Result<(String, std::path::PathBuf, SourceConnection)> {
-    let (stack, state_dir) = (&args.scope.stack, &args.scope.state_dir);
+    let (stack, state_dir) = (&args.scope.stack.name, &args.scope.state_dir);
     let rds = aws_sdk_rds::Client::new(config);
     let cluster = source::temporary_cluster(&rds, stack, args.from.as_deref()).await?;
     let (Some(host), Some(port)) = (cluster.facts.endpoint.clone(), cluster.facts.port) else {

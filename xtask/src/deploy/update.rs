@@ -61,9 +61,9 @@ async fn with_cli(args: &Deploy) -> anyhow::Result<bool> {
         ExecuteWith::Sdk => false,
         // The CLI executes on the assembly the change set was prepared from; without one (a
         // change set kept elsewhere) the SDK does it.
-        ExecuteWith::Auto if !args.app_dir.join("cdk.out/manifest.json").is_file() => false,
+        ExecuteWith::Auto if !args.app.app_dir.join("cdk.out/manifest.json").is_file() => false,
         ExecuteWith::Auto => {
-            let version = execute::cdk_cli_version(&args.app_dir).await?;
+            let version = execute::cdk_cli_version(&args.app.app_dir).await?;
             let supported = execute::supports_execute_change_set(version);
             if !supported {
                 eprintln!(
@@ -99,11 +99,11 @@ async fn run_execution(
     );
     if with_cli {
         let request = ExecuteRequest {
-            app_dir: args.app_dir.clone(),
-            stack: args.scope.stack.clone(),
+            app_dir: args.app.app_dir.clone(),
+            stack: args.scope.stack.name.clone(),
             change_set_id: change_set_id.clone(),
             cdk_args: cdk_args(args),
-            region: args.scope.aws.region.clone(),
+            region: args.scope.stack.aws.region.clone(),
             output: CdkOutput::ToStderr,
         };
         execute::execute_with_cli(&request).await

@@ -62,7 +62,7 @@ pub async fn cleanup(
     args: &Restore,
     only: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let stack = &args.scope.stack;
+    let stack = &args.scope.stack.name;
     let targets = restore::cleanup_candidates(rds, stack, only).await?;
     if targets.is_empty() {
         println!("nothing to clean up: no temporary cluster for stack {stack}");
