@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::DesiredStatus;
 use crate::error_text::AwsError;
 use crate::existing::task_family;
 use crate::target::MigrationTarget;
+use crate::track::{DESCRIBE_BATCH, describe_batch};
 
 /// A run of this tool whose tasks are running now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +48,8 @@ pub async fn other_runs(
         arns.extend(page.task_arns().iter().cloned());
     }
     let mut runs: BTreeMap<String, usize> = BTreeMap::new();
-    for chunk in arns.chunks(crate::track::DESCRIBE_BATCH) {
-        let out = ecs
-            .describe_tasks()
-            .cluster(&target.cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::new("DescribeTasks", e))?;
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        let out = describe_batch(ecs, &target.cluster, chunk).await?;
         for task in out.tasks() {
             if task.last_status() == Some("STOPPED") {
                 continue;

@@ -8,6 +8,7 @@ use aws_sdk_ecs::types::DesiredStatus;
 use crate::bot::BotKey;
 use crate::error_text::AwsError;
 use crate::target::MigrationTarget;
+use crate::track::{DESCRIBE_BATCH, describe_batch};
 
 /// Looks for a task already started for `bot` under `started_by` (see the module docs of `launch`).
 pub async fn find_existing_task(
@@ -40,14 +41,8 @@ pub async fn find_existing_task(
         return Ok(None);
     }
     let keys = bot.keys_json();
-    for chunk in arns.chunks(crate::track::DESCRIBE_BATCH) {
-        let out = ecs
-            .describe_tasks()
-            .cluster(&target.cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::new("DescribeTasks", e))?;
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        let out = describe_batch(ecs, &target.cluster, chunk).await?;
         let found = out.tasks().iter().find(|task| {
             task.started_by() == Some(started_by)
                 && task.overrides().is_some_and(|o| {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +48,21 @@ impl Tracked {
     }
 }
 
+/// One `DescribeTasks` call for a batch of at most [`DESCRIBE_BATCH`] task ARNs (callers walk
+/// `arns.chunks(DESCRIBE_BATCH)`, each stopping where it has what it looks for).
+pub(crate) async fn describe_batch(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    batch: &[String],
+) -> Result<DescribeTasksOutput, AwsError> {
+    ecs.describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(batch.to_vec()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("DescribeTasks", e))
+}
+
 /// The stopped (or missing) tasks among `arns`, keyed by ARN; one DescribeTasks per 100 ARNs.
 pub async fn describe_stopped(
     ecs: &aws_sdk_ecs::Client,
@@ -56,13 +72,7 @@ pub async fn describe_stopped(
 ) -> Result<HashMap<String, StopInfo>, AwsError> {
     let mut stopped = HashMap::new();
     for chunk in arns.chunks(DESCRIBE_BATCH) {
-        let out = ecs
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::new("DescribeTasks", e))?;
+        let out = describe_batch(ecs, cluster, chunk).await?;
         for task in out.tasks() {
             let (Some(arn), Some("STOPPED")) = (task.task_arn(), task.last_status()) else {
                 continue;
