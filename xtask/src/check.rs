@@ -9,7 +9,7 @@ use cdk_hook::{
     ReplacementTable,
 };
 
-use crate::flags::{AwsOptions, Check, GuardOptions, PlanFormat};
+use crate::flags::{Check, GuardOptions, PlanFormat};
 use crate::plan_view;
 
 /// stdout carries one document (JSON or Markdown): everything else goes to stderr.
@@ -100,7 +100,7 @@ fn live(
         app_dir: args.app.app_dir.clone(),
         stack: args.stack.name.clone(),
         change_set_name: cdk_hook::unique_change_set_name("cdk-hook-check"),
-        cdk_args: cdk_args(&args.app.cdk_args, &args.stack.aws),
+        cdk_args: args.app.cli_args(&args.stack.aws),
         region: args.stack.aws.region.clone(),
         output: if one_document(args) {
             CdkOutput::ToStderr
@@ -114,19 +114,6 @@ fn live(
         let reviewer = ChangeSetReviewer::new(aws_sdk_cloudformation::Client::new(&config));
         Ok(cdk_hook::check_live(&reviewer, &request, args.keep_change_set, guards, table).await?)
     })
-}
-
-/// The CDK CLI's arguments, with `--profile` added when it came as our flag.
-pub fn cdk_args(cdk_args: &[String], aws: &AwsOptions) -> Vec<String> {
-    let mut cdk_args = cdk_args.to_vec();
-    if let Some(profile) = &aws.profile
-        && !cdk_args
-            .iter()
-            .any(|a| a == "--profile" || a.starts_with("--profile="))
-    {
-        cdk_args.extend(["--profile".to_owned(), profile.clone()]);
-    }
-    cdk_args
 }
 
 fn nothing_to_deploy(

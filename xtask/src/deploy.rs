@@ -20,7 +20,7 @@ use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
     // Held through the migration that may follow (it runs in this process).
-    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack.name)?;
+    let _lock = crate::run_lock::take(&args.scope)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 
@@ -316,7 +316,7 @@ async fn review(
                 app_dir: args.app.app_dir.clone(),
                 stack: args.scope.stack.name.clone(),
                 change_set_name: cdk_hook::unique_change_set_name("cdk-hook-deploy"),
-                cdk_args: cdk_args(args),
+                cdk_args: args.app.cli_args(&args.scope.stack.aws),
                 region: args.scope.stack.aws.region.clone(),
                 output: CdkOutput::ToStderr,
             };
@@ -352,10 +352,6 @@ async fn review(
             plan,
         }),
     })
-}
-
-fn cdk_args(args: &Deploy) -> Vec<String> {
-    crate::check::cdk_args(&args.app.cdk_args, &args.scope.stack.aws)
 }
 
 /// Physical ids of the plan's migration-trigger resources (the vector-store cluster): compared

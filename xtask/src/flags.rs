@@ -245,6 +245,21 @@ pub struct Check {
     pub guards: GuardOptions,
 }
 
+impl CdkAppOptions {
+    /// The CDK CLI's arguments, with `--profile` added when it came as our flag.
+    pub fn cli_args(&self, aws: &AwsOptions) -> Vec<String> {
+        let mut cdk_args = self.cdk_args.clone();
+        if let Some(profile) = &aws.profile
+            && !cdk_args
+                .iter()
+                .any(|a| a == "--profile" || a.starts_with("--profile="))
+        {
+            cdk_args.extend(["--profile".to_owned(), profile.clone()]);
+        }
+        cdk_args
+    }
+}
+
 /// How `check` prints the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {

@@ -1,8 +1,6 @@
 //! Taking the stack's lock (`migrate::lock`) for a command that changes something, and saying
 //! what securing the state directory changed.
 
-use std::path::Path;
-
 use crate::flags::StackOptions;
 use console::style;
 use migrate::lock::StateLock;
@@ -12,14 +10,14 @@ use migrate::lock::StateLock;
 pub fn take_unless(only_looks: bool, scope: &StackOptions) -> anyhow::Result<Option<StateLock>> {
     match only_looks {
         true => Ok(None),
-        false => take(&scope.state_dir, &scope.stack.name).map(Some),
+        false => take(scope).map(Some),
     }
 }
 
 /// Held for the command's whole run; the second command on the same stack and state directory
 /// fails here at once (exit 1), naming the holder.
-pub fn take(state_dir: &Path, stack: &str) -> anyhow::Result<StateLock> {
-    let lock = StateLock::acquire(state_dir, stack, &command_line())?;
+pub fn take(scope: &StackOptions) -> anyhow::Result<StateLock> {
+    let lock = StateLock::acquire(&scope.state_dir, &scope.stack.name, &command_line())?;
     for path in &lock.narrowed {
         eprintln!(
             "{} {} was open to group or others: narrowed to its owner (it holds credentials and \

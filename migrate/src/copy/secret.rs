@@ -7,8 +7,7 @@ use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 
 use super::{CopyError, SourceConnection};
-use crate::error_text::AwsError;
-use crate::error_text::AwsFailure as _;
+use crate::error_text::{AwsError, AwsFailure as _};
 use crate::secret::SecretValue;
 
 /// The keys of the temporary secret's JSON; the container's `secrets` name them.

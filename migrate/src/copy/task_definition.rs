@@ -9,8 +9,7 @@ use aws_sdk_ecs::types::{
 
 use super::CopyError;
 use super::secret::{KEY_HOST, KEY_PASSWORD, KEY_PORT, KEY_USERNAME};
-use crate::error_text::AwsError;
-use crate::error_text::AwsFailure as _;
+use crate::error_text::{AwsError, AwsFailure as _};
 
 /// The script the container runs, as the third engineer's contract defines it.
 pub const COPY_SCRIPT: &str = include_str!("copy_vectors.sh");

@@ -33,7 +33,7 @@ const POLL_ENV: &str = "MIGRATE_POLL_INTERVAL_MS";
 const POLL_DEFAULT: Duration = Duration::from_secs(5);
 
 pub fn run(args: CopyVectors) -> anyhow::Result<ExitCode> {
-    let _lock = crate::run_lock::take(&args.scope.state_dir, &args.scope.stack.name)?;
+    let _lock = crate::run_lock::take(&args.scope)?;
     crate::aws::runtime()?.block_on(run_async(args))
 }
 

@@ -8,7 +8,7 @@ use cdk_hook::stack::{StackSettled, StackWatcher};
 use cdk_hook::{CdkHookError, CdkOutput};
 use console::style;
 
-use super::{ReviewedChangeSet, cdk_args};
+use super::ReviewedChangeSet;
 use crate::flags::{Deploy, ExecuteWith};
 
 /// Executes the reviewed change set by id and follows the stack until it settles.
@@ -102,7 +102,7 @@ async fn run_execution(
             app_dir: args.app.app_dir.clone(),
             stack: args.scope.stack.name.clone(),
             change_set_id: change_set_id.clone(),
-            cdk_args: cdk_args(args),
+            cdk_args: args.app.cli_args(&args.scope.stack.aws),
             region: args.scope.stack.aws.region.clone(),
             output: CdkOutput::ToStderr,
         };
