@@ -79,9 +79,15 @@ impl StateLock {
             path: path.clone(),
             source,
         };
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        let mut file = state::open_private(&mut options, &path).map_err(io)?;
+        let opened = state::open_private(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            &path,
+        );
+        let mut file = opened.map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

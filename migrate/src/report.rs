@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::rows::BotRows;
+use crate::state::{self, Existing, StateError};
 use crate::target::MigrationTarget;
 
 /// What happened to one bot.
@@ -224,14 +225,14 @@ impl MigrationReport {
     }
 
     /// Streams the report (rows included) to `path`: memory stays flat whatever the row count.
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
-        out.write_all(b"\n")?;
-        out.flush()
+    /// Written by the state directory's one private-file writer: the report names every bot and
+    /// its owner, and lives beside the journals (`Existing::Replace` for a path the operator
+    /// named, `Existing::Refuse` for the fresh name the tool picked).
+    pub fn write_json(&self, path: &Path, existing: Existing) -> Result<(), StateError> {
+        state::write_private_with(path, existing, |out| {
+            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        })
     }
 }
 
@@ -306,7 +307,9 @@ mod tests {
         assert_eq!(rows.notable().len(), crate::rows::NOTABLE_ROWS);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/report.json");
-        report(counts, rows).write_json(&path).unwrap();
+        report(counts, rows)
+            .write_json(&path, Existing::Refuse)
+            .unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(json["counts"]["launch_failed"], n);

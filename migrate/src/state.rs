@@ -1,20 +1,22 @@
 //! The state directory, `<state_dir>/<stack>/`: the one owner of its layout. Every file the tool
 //! keeps there is named here (journals, reports, credential files, replacement records, the lock),
-//! its directories are created private, and what an earlier run or another user left wider than
-//! private is tightened before a command writes beside it.
+//! its directories are created private, every file the tool writes there is created 0600 by the
+//! one writer below ([`write_private_with`], or [`open_private`] for the files kept open), and
+//! what an earlier run or another user left wider than private is tightened before a command
+//! writes beside it.
 //!
 //! ```text
 //! <state_dir>/                    0700
 //!   <stack>/                      0700 (the stack name, with anything but [A-Za-z0-9_-] as `_`)
 //!     lock                        0600  held by the running command (see `lock.rs`)
 //!     journal-<utc>[_NNN].jsonl   0600  a migration's journal
-//!     report-<utc>.json                 a migration's report
+//!     report-<utc>[_NNN].json     0600  a migration's report
 //!     credentials-<utc>[-ID].json 0600  the database password, recorded by `deploy`
-//!     replacement-<utc>.json            what `deploy` replaced, for the restore path
+//!     replacement-<utc>.json      0600  what `deploy` replaced, for the restore path
 //! ```
 
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// The lock file's name in a stack's directory.
@@ -147,26 +149,75 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// What [`write_private_with`] does when a file is already at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse ([`StateError::WouldOverwrite`]): a record or credential file is never replaced,
+    /// and a name the tool picked (a report's) is new.
+    Refuse,
+    /// Replace it whole: a path the operator named (`--report`). The new file is written beside
+    /// it and renamed over it, so a reader never sees half of one and the file that stays is the
+    /// new, private one (truncating the old one in place would keep its wider mode).
+    Replace,
+}
+
 /// Writes a new file that may hold secrets (a credential file, a replacement record): mode 0600
 /// set at creation (never created and then narrowed, which leaves a window), in a private
 /// directory, never overwriting, and durable (file and directory entry synced) before it returns:
 /// a crash right after the deploy went on must not lose the only copy of the old password.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    write_private_with(path, Existing::Refuse, |out| out.write_all(bytes))
+}
+
+/// The one writer of the tool's files: `write` fills a new file created 0600 (its directory
+/// created 0700), which is then synced with its directory entry. A report streams its rows
+/// through here as a credential file writes its few bytes, so no file of the tool's is ever
+/// created with the default mode (a report made 0644 was flagged and narrowed by the next run).
+pub fn write_private_with<F>(path: &Path, existing: Existing, write: F) -> Result<(), StateError>
+where
+    F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+{
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         create_private_dir(dir)?;
     }
-    let opened = open_private(OpenOptions::new().write(true).create_new(true), path);
-    let mut file = opened.map_err(|e| match e.kind() {
+    let fresh = match existing {
+        Existing::Refuse => path.to_owned(),
+        Existing::Replace => partial_path(path),
+    };
+    if existing == Existing::Replace {
+        // A partial file a crash left behind: its name is ours and it may be wider than 0600.
+        let _ = std::fs::remove_file(&fresh);
+    }
+    let opened = open_private(OpenOptions::new().write(true).create_new(true), &fresh);
+    let file = opened.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => StateError::WouldOverwrite(path.to_owned()),
-        _ => io(path)(e),
+        _ => io(&fresh)(e),
     })?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io(path))?;
-    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let mut out = BufWriter::new(file);
+    let written = write(&mut out)
+        .and_then(|()| out.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all());
+    let placed = written.and_then(|()| match existing {
+        Existing::Refuse => Ok(()),
+        Existing::Replace => std::fs::rename(&fresh, path),
+    });
+    if let Err(source) = placed {
+        if existing == Existing::Replace {
+            let _ = std::fs::remove_file(&fresh);
+        }
+        return Err(io(path)(source));
+    }
+    match dir {
         Some(dir) => sync_dir(dir),
         None => Ok(()),
     }
+}
+
+/// `.<name>.partial-<pid>` beside `path`: hidden, and this process's own.
+fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
 /// Opens `path` with `options`, a file it creates being 0600 from its creation (the journal, the
@@ -259,6 +310,33 @@ mod tests {
         let again = write_private_file(&path, b"other").unwrap_err();
         assert!(matches!(again, StateError::WouldOverwrite(_)), "{again}");
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn a_named_report_replaces_the_old_file_whole_and_private() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("report.json");
+        std::fs::write(&path, b"old, and readable by all").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private_with(&path, Existing::Replace, |out| out.write_all(b"{}")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        assert_eq!(mode(&path), 0o600, "the old file's mode is not kept");
+        let names: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no partial file is left: {names:?}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_named_file_as_it_was() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("report.json");
+        std::fs::write(&path, b"the last good report").unwrap();
+        let failed = write_private_with(&path, Existing::Replace, |out| {
+            out.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(failed.unwrap_err().to_string().contains("disk full"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"the last good report");
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
     }
 
     #[test]

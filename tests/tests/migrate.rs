@@ -1,6 +1,7 @@
 //! `cargo xtask migrate` against the emulator: the scan, one task per bot with knowledge with the
-//! exact command contract, tracking to the bot's own verdict, the report, resume after SIGKILL, and
-//! clear errors for outputs that are missing or ambiguous.
+//! exact command contract, tracking to the bot's own verdict, the report, resume after SIGKILL, the
+//! state directory's files private from their creation, and clear errors for outputs that are
+//! missing or ambiguous.
 
 use std::{
     collections::BTreeSet,
@@ -274,6 +275,80 @@ async fn resume_after_sigkill_launches_every_bot_exactly_once() {
         .collect();
     assert!(twice.is_empty(), "bots launched more than once: {twice:?}");
     assert_eq!(read_report(&report)["counts"]["succeeded"], 120);
+}
+
+/// `xtask ARGS` under umask 000, so that any file the tool creates with the default mode is
+/// created open to everyone and shows (a umask of 077 would hide the fault).
+fn run_with_open_umask(env: &tests::deployed::Deployed, args: &[&str]) -> std::process::Output {
+    env.emulator
+        .command("sh")
+        .args(["-c", "umask 000 && exec \"$0\" \"$@\""])
+        .arg(xtask::binary())
+        .args(args)
+        .envs(FAST.iter().copied())
+        .current_dir(env.app.dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run xtask under sh")
+}
+
+/// Every file and directory under `dir` that group or others may reach, with its mode.
+#[cfg(unix)]
+fn reachable_by_others(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mode = std::fs::symlink_metadata(&path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            found.push(format!("{} {mode:o}", path.display()));
+        }
+        if path.is_dir() {
+            found.extend(reachable_by_others(&path));
+        }
+    }
+    found
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn every_file_in_the_state_directory_is_private_from_birth_and_no_run_narrows_its_own() {
+    let plan = SeedPlan {
+        with_knowledge: 4,
+        without_knowledge: 1,
+        ..SeedPlan::default()
+    };
+    let (env, _) = deployed_with_bots(plan).await;
+    task_runner::configure(&env.emulator, 0.1, 0.0, 5);
+    // Two runs that take the lock: the second narrows (and says so) whatever the first left open.
+    let first = run_with_open_umask(&env, &["migrate", "--yes"]);
+    assert_eq!(first.status.code(), Some(0), "{}", printed(&first));
+    let second = run_with_open_umask(&env, &["migrate", "--yes"]);
+    assert_eq!(second.status.code(), Some(0), "{}", printed(&second));
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("open to group or others"),
+        "the second run found a file of the first run's open and narrowed it:\n{}",
+        printed(&second)
+    );
+
+    let state = env.app.dir().join(".xtask");
+    let reports = tests::deployed::state_files(env.app.dir(), "report-");
+    let journals = tests::deployed::state_files(env.app.dir(), "journal-");
+    assert_eq!(
+        (reports.len(), journals.len()),
+        (2, 2),
+        "{reports:?} {journals:?}"
+    );
+    let open = reachable_by_others(&state);
+    assert!(
+        open.is_empty(),
+        "created under umask 000, these are open to group or others:\n{}",
+        open.join("\n")
+    );
 }
 
 /// A stack whose outputs are given literally (no resources that matter).

@@ -10,6 +10,7 @@ use std::time::Duration;
 use console::style;
 use indicatif::MultiProgress;
 use migrate::journal;
+use migrate::state::Existing;
 use migrate::{
     Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Plan, Resume,
     VectorStore,
@@ -179,7 +180,7 @@ async fn dry_run(
     }
     print_table(&report);
     if let Some(path) = &args.report {
-        write_report(&report, path)?;
+        write_report(&report, path, Existing::Replace)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -224,11 +225,16 @@ async fn execute(
 fn finish(args: &Migrate, report: &MigrationReport) -> anyhow::Result<()> {
     let stack = &args.scope.stack.name;
     print_table(report);
-    let path = args
-        .report
-        .clone()
-        .unwrap_or_else(|| migrate::state::new_report_path(&args.scope.state_dir, stack));
-    write_report(report, &path)?;
+    // A path the operator named is theirs to reuse (a script's fixed `--report`); the default
+    // is a name no report has yet.
+    let (path, existing) = match &args.report {
+        Some(path) => (path.clone(), Existing::Replace),
+        None => (
+            migrate::state::new_report_path(&args.scope.state_dir, stack),
+            Existing::Refuse,
+        ),
+    };
+    write_report(report, &path, existing)?;
     if let Some(j) = &report.journal {
         eprintln!("journal {}", j.display());
     }
@@ -473,10 +479,10 @@ fn exit_code(report: &MigrationReport, interrupt: &Interrupt, no_wait: bool) -> 
     }
 }
 
-fn write_report(report: &MigrationReport, path: &Path) -> anyhow::Result<()> {
+fn write_report(report: &MigrationReport, path: &Path, existing: Existing) -> anyhow::Result<()> {
     report
-        .write_json(path)
-        .map_err(|e| anyhow::anyhow!("writing the report {}: {e}", path.display()))?;
+        .write_json(path, existing)
+        .map_err(|e| anyhow::anyhow!("writing the report: {e}"))?;
     eprintln!("report {}", path.display());
     Ok(())
 }
