@@ -1,7 +1,9 @@
 //! Every command README.md shows in a ```` ```sh tested ```` block runs against the emulator, in
 //! order, in one fixture app deployed at v0 with bots seeded, and ends with the exit code the
-//! README states (`# exit N` after the command; 0 otherwise). The demo is run by `demo.rs`, the
-//! test command by CI itself, and the pipeline snippets are checked by `snippets.rs`.
+//! README states (`# exit N` after the command; 0 otherwise). Every command of its other ```` ```sh
+//! ```` blocks is one that another test or CI runs ([`HELD_ELSEWHERE`]): the demo by `demo.rs`, the
+//! test command by `.ci/run` (checked here), the install by `installed.rs`. The pipeline snippets
+//! (in `docs/pipelines.md`) are checked by `snippets.rs`.
 
 use tests::deployed::{FAST, deployed_with_bots};
 use tests::seed::SeedPlan;
@@ -90,4 +92,63 @@ fn the_readme_parser_reads_exit_codes_and_skips_other_blocks() {
     assert_eq!(commands[0].args, ["check", "--", "-c", "release=v1"]);
     assert_eq!(commands[0].exit, 3);
     assert_eq!(commands[1].exit, 0);
+}
+
+/// README's commands outside the tested blocks, and what runs each.
+const HELD_ELSEWHERE: [(&str, &str); 3] = [
+    ("cargo xtask demo", "tests/tests/demo.rs runs the demo"),
+    ("cargo xtask test", ".ci/run runs it (see the test below)"),
+    (
+        "cargo install --locked --path xtask --no-default-features",
+        "tests/tests/installed.rs runs an installed copy; .ci/run lints that build",
+    ),
+];
+
+/// The command lines of README's plain ```` ```sh ```` blocks (indented ones too).
+fn untested_commands(readme: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        let trimmed = line.trim();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            in_block = !in_block && info.trim() == "sh";
+            continue;
+        }
+        if in_block && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            commands.push(trimmed.to_owned());
+        }
+    }
+    commands
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(project_root().join(relative)).unwrap()
+}
+
+#[test]
+fn every_other_readme_command_is_run_by_another_test_or_ci() {
+    let commands = untested_commands(&read("README.md"));
+    assert!(
+        commands.iter().any(|c| c == "cargo xtask test"),
+        "{commands:?}"
+    );
+    let unheld: Vec<&String> = commands
+        .iter()
+        .filter(|c| !HELD_ELSEWHERE.iter().any(|(held, _)| c == held))
+        .collect();
+    assert!(
+        unheld.is_empty(),
+        "README shows these commands in ```sh blocks and nothing runs them: put them in a \
+         ```sh tested block, or add them to readme.rs's HELD_ELSEWHERE with the test that \
+         runs them:\n{unheld:#?}"
+    );
+}
+
+#[test]
+fn ci_runs_the_test_command_readme_shows() {
+    let ci = read(".ci/run");
+    assert!(
+        ci.lines().any(|line| line.trim() == "cargo xtask test"),
+        ".ci/run does not run `cargo xtask test`, the command README says CI runs:\n{ci}"
+    );
 }

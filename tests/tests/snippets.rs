@@ -1,6 +1,6 @@
-//! The pipeline snippets of the README are valid: the GitHub Actions workflow parses as YAML and has
-//! the expected jobs and commands, the CDK Pipelines stack type-checks with `tsc` against the
-//! fixture app's `aws-cdk-lib`, and README.md quotes both files verbatim.
+//! The pipeline snippets of `docs/pipelines.md` are valid: the GitHub Actions workflow parses as
+//! YAML and has the expected jobs and commands, the CDK Pipelines stack type-checks with `tsc`
+//! against the fixture app's `aws-cdk-lib`, and the page quotes both files verbatim.
 //!
 //! No emulator: these tests only need what `cargo xtask setup` installs (the fixture app's
 //! `node_modules`, with `typescript`, and the emulator's Python venv, which has PyYAML).
@@ -249,7 +249,7 @@ fn github_actions_snippet_parses_and_has_the_expected_shape() {
     );
 }
 
-/// The contents of every fenced block of `README.md` opened with "```" + `lang`.
+/// The contents of every fenced block of a Markdown page opened with "```" + `lang`.
 fn fenced_blocks(markdown: &str, lang: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
@@ -267,16 +267,19 @@ fn fenced_blocks(markdown: &str, lang: &str) -> Vec<String> {
     blocks
 }
 
+/// The page that shows the pipelines (README links to it).
+const PIPELINES_PAGE: &str = "docs/pipelines.md";
+
 #[test]
-fn readme_embeds_the_snippets_verbatim() {
-    let readme = read("README.md");
+fn the_pipelines_page_embeds_the_snippets_verbatim() {
+    let page = read(PIPELINES_PAGE);
     for (file, lang) in [(WORKFLOW, "yaml"), (PIPELINE_STACK, "typescript")] {
         let snippet = read(file);
-        let blocks = fenced_blocks(&readme, lang);
+        let blocks = fenced_blocks(&page, lang);
         assert!(
             blocks.iter().any(|b| b.contains(snippet.trim_end())),
-            "README.md has no ```{lang} block that contains {file} verbatim \
-             ({} ```{lang} blocks); paste the file into README.md's Pipelines section again",
+            "{PIPELINES_PAGE} has no ```{lang} block that contains {file} verbatim \
+             ({} ```{lang} blocks); paste the file into {PIPELINES_PAGE} again",
             blocks.len()
         );
     }

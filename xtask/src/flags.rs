@@ -167,6 +167,15 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     #[cfg(feature = "dev")]
     GenReplacementTable(GenReplacementTable),
+    /// Regenerate docs/reference/cli.md, every command's and flag's help, from these definitions.
+    ///
+    /// `--check` fails when the committed page is stale (a test does too).
+    ///
+    /// Examples:
+    ///   cargo xtask gen-docs
+    #[command(verbatim_doc_comment)]
+    #[cfg(feature = "dev")]
+    GenDocs(GenDocs),
 }
 
 #[cfg(feature = "dev")]
@@ -587,6 +596,14 @@ pub struct Bench {
 #[derive(Debug, Args)]
 pub struct GenReplacementTable {
     /// Fail instead of writing when the committed table differs from the generated one.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[cfg(feature = "dev")]
+#[derive(Debug, Args)]
+pub struct GenDocs {
+    /// Fail instead of writing when the committed page differs from the generated one.
     #[arg(long)]
     pub check: bool,
 }

@@ -11,6 +11,8 @@ mod demo;
 mod deploy;
 mod flags;
 #[cfg(feature = "dev")]
+mod gen_docs;
+#[cfg(feature = "dev")]
 mod gen_table;
 mod knobs;
 mod logging;
@@ -75,6 +77,8 @@ fn main() -> ExitCode {
         flags::Command::Migrate(migrate) => migrate::run(migrate),
         #[cfg(feature = "dev")]
         flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),
+        #[cfg(feature = "dev")]
+        flags::Command::GenDocs(gen_docs) => gen_docs::run(gen_docs),
     };
     match result {
         Ok(code) => code,

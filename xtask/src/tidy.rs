@@ -168,3 +168,312 @@ fn cargo_xtask_and_the_tests_share_one_build_of_the_sdk() {
          only in the test build: {only_tests:#?}\nonly in `cargo xtask`: {only_xtask:#?}"
     );
 }
+
+/// Calls that create a file or a directory. Under the state directory only `migrate::state`
+/// may make one: it creates files 0600 and directories 0700 from birth, where these would use
+/// the default mode (a report made 0644 was narrowed, with a warning, by the next run).
+const CREATES_FILES: [&str; 6] = [
+    "File::create",
+    "fs::write(",
+    "tempfile::",
+    "fs::copy(",
+    "create_dir",
+    "DirBuilder",
+];
+
+/// `OpenOptions` flags that create a file: allowed only in a statement that opens through
+/// `state::open_private` (0600 at creation).
+const OPEN_CREATES: [&str; 2] = [".create(true)", ".create_new(true)"];
+
+/// Code that may create files by other means, and why none of them is under the state
+/// directory.
+const CREATES_ELSEWHERE: [(&str, &str); 5] = [
+    (
+        "migrate/src/state.rs",
+        "the one owner of the state directory's files",
+    ),
+    (
+        "migrate/src/spill.rs",
+        "an unnamed temporary file in the system's temp directory (0600 by tempfile)",
+    ),
+    (
+        "cdk-hook/src/replacement_table.rs",
+        "`gen-replacement-table` writes the generated table into the source tree",
+    ),
+    (
+        "xtask/src/plan_view/markdown.rs",
+        "appends to the CI runner's GITHUB_STEP_SUMMARY file",
+    ),
+    ("xtask/src/tidy.rs", "names these calls; creates nothing"),
+];
+
+/// `text` without its inline test modules (`#[cfg(test)]` or `#[cfg(all(test, ..))]` on a
+/// `mod name {` that rustfmt closes with a `}` at column 0).
+fn non_test_code(text: &str) -> String {
+    let mut kept = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let is_test_attr = line.starts_with("#[cfg(test)]") || line.starts_with("#[cfg(all(test");
+        if is_test_attr
+            && lines
+                .peek()
+                .is_some_and(|l| l.starts_with("mod ") && l.ends_with('{'))
+        {
+            lines.by_ref().find(|l| *l == "}");
+            continue;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
+}
+
+/// The modules `main.rs` compiles only with the `dev` feature: the developer commands, which
+/// write under `target/` or the source tree and never into a state directory.
+fn dev_modules(main_rs: &str) -> Vec<String> {
+    let lines: Vec<&str> = main_rs.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].trim() == r#"#[cfg(feature = "dev")]"#)
+        .filter_map(|w| w[1].strip_prefix("mod ")?.strip_suffix(';'))
+        .map(|name| format!("xtask/src/{name}"))
+        .collect()
+}
+
+/// Library and operator-build sources, test files aside (`mod.rs` and `lib.rs` included: they
+/// may hold code too).
+fn is_non_test_source(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    ["cdk-hook/src/", "migrate/src/", "xtask/src/"]
+        .iter()
+        .any(|dir| path.starts_with(dir))
+        && path.ends_with(".rs")
+        && name != "tests.rs"
+        && !name.ends_with("_tests.rs")
+}
+
+/// The statements of `code` (split at `;`, `{` and `}`) that create a file other than through
+/// `state::open_private`, each on one line.
+fn creating_statements(code: &str) -> Vec<String> {
+    let code: Vec<&str> = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    code.join("\n")
+        .split([';', '{', '}'])
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| {
+            CREATES_FILES.iter().any(|call| s.contains(call))
+                || (OPEN_CREATES.iter().any(|flag| s.contains(flag))
+                    && !s.contains("open_private("))
+        })
+        .collect()
+}
+
+/// The operator build's and the libraries' source files that create files outside
+/// `migrate::state`, with the offending statements.
+fn file_creators(files: &[String], read_file: impl Fn(&str) -> String) -> Vec<String> {
+    let dev = dev_modules(&read_file("xtask/src/main.rs"));
+    let is_dev = |f: &str| {
+        dev.iter()
+            .any(|d| f == format!("{d}.rs") || f.starts_with(&format!("{d}/")))
+    };
+    files
+        .iter()
+        .filter(|f| is_non_test_source(f) && !is_dev(f))
+        .filter(|f| !CREATES_ELSEWHERE.iter().any(|(allowed, _)| f == allowed))
+        .flat_map(|f| {
+            creating_statements(&non_test_code(&read_file(f)))
+                .into_iter()
+                .map(move |statement| format!("{f}: {statement}"))
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_state_module_creates_files_where_the_state_directory_may_be() {
+    let root = project_root();
+    let creators = file_creators(&tracked_files(), |f| read(&root.join(f)));
+    assert!(
+        creators.is_empty(),
+        "these lines create a file or directory with the default mode in code that may write \
+         into the state directory (.xtask/); use migrate::state::write_private_with (0600 from \
+         birth) or state::create_private_dir, or add the file to tidy.rs's CREATES_ELSEWHERE \
+         saying why it never writes there:\n{}",
+        creators.join("\n")
+    );
+}
+
+#[test]
+fn the_file_creation_rule_sees_a_report_made_with_the_default_mode() {
+    let main_rs = "#[cfg(feature = \"dev\")]\nmod bench;\nmod migrate;\n";
+    let report = "fn write() {\n    std::fs::File::create(path)?;\n}\n";
+    let in_test =
+        "fn ok() {}\n\n#[cfg(test)]\nmod tests {\n    fn t() { std::fs::write(p, b\"\"); }\n}\n";
+    let journal = "fn open() {\n    let a = state::open_private(OpenOptions::new()\n        .create_new(true), p)?;\n    let b = OpenOptions::new()\n        .append(true)\n        .create(true)\n        .open(p)?;\n}\n";
+    let files = [
+        ("xtask/src/main.rs", main_rs),
+        ("migrate/src/report.rs", report),
+        ("migrate/src/journal.rs", in_test),
+        ("migrate/src/tables/mod.rs", journal),
+        ("xtask/src/bench.rs", report),
+        ("xtask/src/bench/copy.rs", report),
+    ];
+    let names: Vec<String> = files.iter().map(|(f, _)| (*f).to_owned()).collect();
+    let text = |f: &str| files.iter().find(|(n, _)| *n == f).unwrap().1.to_owned();
+    assert_eq!(
+        file_creators(&names, text),
+        [
+            "migrate/src/report.rs: std::fs::File::create(path)?",
+            "migrate/src/tables/mod.rs: let b = OpenOptions::new() .append(true) .create(true) .open(p)?",
+        ]
+    );
+}
+
+/// GitHub's anchor for a heading: lower case, spaces as `-`, punctuation other than `-` and `_`
+/// dropped (backticks included).
+fn heading_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a Markdown page's headings (outside fenced blocks).
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_fence = false;
+    let mut found = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with('#') {
+            found.push(heading_anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// The relative link targets of a Markdown page (`[text](target)`), web addresses left out.
+fn relative_links(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(')')
+                .map(|(target, _)| target.trim().to_owned())
+        })
+        .filter(|t| !t.contains("://") && !t.starts_with("mailto:") && !t.contains(' '))
+        .collect()
+}
+
+/// `page`'s links whose file or heading does not exist, as `page: target`.
+fn broken_links(page: &str, read_file: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let Some(text) = read_file(page) else {
+        return vec![format!("{page}: cannot be read")];
+    };
+    let dir = Path::new(page).parent().unwrap_or(Path::new(""));
+    relative_links(&text)
+        .into_iter()
+        .filter(|link| {
+            let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() {
+                Some(text.clone())
+            } else {
+                let joined = normalize(&dir.join(file));
+                read_file(&joined).or_else(|| root_dir_exists(&joined).then(String::new))
+            };
+            match target {
+                None => true,
+                Some(_) if anchor.is_empty() => false,
+                Some(target) => !anchors(&target).iter().any(|a| a == anchor),
+            }
+        })
+        .map(|link| format!("{page}: {link}"))
+        .collect()
+}
+
+/// `a/b/../c` as `a/c`, with `/` separators, relative to the workspace root.
+fn normalize(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+fn root_dir_exists(relative: &str) -> bool {
+    project_root().join(relative).is_dir()
+}
+
+#[test]
+fn every_relative_link_of_the_documentation_resolves() {
+    let root = project_root();
+    let read_file = |f: &str| std::fs::read_to_string(root.join(f)).ok();
+    let mut pages = vec!["README.md".to_owned(), "ARCHITECTURE.md".to_owned()];
+    // Pages not committed yet are checked too: a new page is where a link breaks first.
+    let docs = walk_markdown(&root.join("docs"));
+    pages.extend(docs);
+    let broken: Vec<String> = pages
+        .iter()
+        .flat_map(|page| broken_links(page, &read_file))
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "these links name a file or a heading that does not exist (moved? renamed?):\n{}",
+        broken.join("\n")
+    );
+}
+
+/// The Markdown files under `dir`, relative to the workspace root.
+fn walk_markdown(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk_markdown(&path));
+        } else if path.extension().is_some_and(|e| e == "md") {
+            let relative = path.strip_prefix(project_root()).unwrap_or(&path);
+            found.push(normalize(relative));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_link_rule_sees_a_moved_page_and_a_renamed_heading() {
+    let pages = [
+        (
+            "README.md",
+            "[a](docs/b.md#two-ways-back) [c](#layout) [w](https://x.y/z)\n## Layout\n",
+        ),
+        (
+            "docs/b.md",
+            "# Two ways back\n[up](../README.md#gone) [gone](c.md)\n",
+        ),
+    ];
+    let read_file = |f: &str| {
+        pages
+            .iter()
+            .find(|(n, _)| *n == f)
+            .map(|(_, t)| (*t).to_owned())
+    };
+    assert!(broken_links("README.md", &read_file).is_empty());
+    assert_eq!(
+        broken_links("docs/b.md", &read_file),
+        ["docs/b.md: ../README.md#gone", "docs/b.md: c.md"]
+    );
+    assert_eq!(heading_anchor(" `cargo xtask check`"), "cargo-xtask-check");
+    assert_eq!(
+        heading_anchor(" Two ways back: re-embed or copy"),
+        "two-ways-back-re-embed-or-copy"
+    );
+}
