@@ -15,6 +15,12 @@ pub enum Release {
     V0,
     /// Bedrock Chat v1: `storageEncrypted: true`, which replaces the cluster.
     V1,
+    /// Bedrock Chat v2.10.0's tables: one conversation table (DeletionPolicy Retain) holding
+    /// conversations, bots and aliases; no vector store.
+    V2,
+    /// Bedrock Chat v3.0.0's tables: the v2 table leaves the stack (kept, Retain) and
+    /// `ConversationTableV3` and `BotTableV3` are added.
+    V3,
 }
 
 impl Release {
@@ -22,6 +28,8 @@ impl Release {
         match self {
             Release::V0 => "release=v0",
             Release::V1 => "release=v1",
+            Release::V2 => "release=v2",
+            Release::V3 => "release=v3",
         }
     }
 }
@@ -36,6 +44,7 @@ const APP_FILES: &[&str] = &[
     "package-lock.json",
     "bin/bedrock-chat.js",
     "lib/bedrock-chat-stack.js",
+    "lib/tables-stack.js",
 ];
 
 /// A private copy of the fixture app: the CDK CLI locks `cdk.out` in the app directory, so

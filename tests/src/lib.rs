@@ -14,8 +14,11 @@ pub mod postgres;
 pub mod restore_support;
 pub mod scratch;
 pub mod seed;
+pub mod seed_v2;
+pub mod seed_v2_items;
 pub mod stack;
 pub mod task_runner;
+pub mod throughput_knob;
 pub mod vectors;
 pub mod xtask;
 

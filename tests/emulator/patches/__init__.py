@@ -4,7 +4,10 @@ server starts; every patch says which AWS behaviour it restores."""
 from . import (
     aws_limits,
     cloudformation_change_sets,
+    deletion_policy,
     dynamodb_backups,
+    dynamodb_index_keys,
+    dynamodb_throughput,
     ecs_task_runner,
     faults,
     held_update,
@@ -28,6 +31,9 @@ def apply_all() -> None:
     rds_cluster.apply()
     rds_restore.apply()
     dynamodb_backups.apply()
+    dynamodb_throughput.apply()  # off until a limit is set
+    dynamodb_index_keys.apply()  # after the throughput patch: a refused write takes no units
+    deletion_policy.apply()  # Retain on a resource an update removes
     secrets.apply()
     vpc_dns.apply()
     from moto.cloudformation import parsing
