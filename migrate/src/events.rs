@@ -31,6 +31,10 @@ pub enum Event {
     Finished { bot: BotKey, outcome: Outcome },
     /// No new launches after this (interrupt or all launched).
     LaunchStopped { interrupted: bool },
+    /// The table migration handled a page of the source: items read, items written.
+    TablesPage { read: u64, written: u64 },
+    /// The table migration's verification read this many source items more.
+    TablesVerified { read: u64 },
     /// A transient problem that the engine works around (e.g. a DescribeTasks call failed).
     Warning { message: String },
 }

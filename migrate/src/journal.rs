@@ -13,6 +13,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::journal_read::Extent;
+
 pub use crate::journal_read::{
     BotState, JournalState, JournalSummary, TaskArn, find_latest, find_unfinished_elsewhere, read,
     summarize,
@@ -117,11 +119,81 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError
 
 pub use crate::state::stack_dir;
 
-/// An open journal; lines are appended from several tasks, hence the lock.
+/// An append-only file of JSON lines, each written whole in one `write`: the mechanics every
+/// journal shares (the migration's here, the table migration's in `tables/journal.rs`). Lines
+/// are appended from several tasks, hence the lock.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct LineFile {
     path: PathBuf,
     file: Mutex<File>,
+}
+
+impl LineFile {
+    /// A new file in the private directory `dir`, named `name(n)` with the first `n` not taken
+    /// (two runs in one second), 0600 from its creation.
+    pub(crate) fn create(dir: &Path, name: impl Fn(u32) -> String) -> Result<Self, JournalError> {
+        state::create_private_dir(dir)?;
+        let mut n = 0;
+        let (path, file) = loop {
+            let path = dir.join(name(n));
+            match state::open_private(OpenOptions::new().append(true).create_new(true), &path) {
+                Ok(file) => break (path, file),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        };
+        // The first line is fsynced by its writer; the file's directory entry needs its own sync.
+        state::sync_dir(dir)?;
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Opens an existing file to append to it: cuts a torn last line off and ends a complete last
+    /// line that lacks its line end.
+    ///
+    /// Cutting is safe only because no other process writes the file: every writer holds the
+    /// stack's lock (`lock.rs`) for its whole run, so a torn line is a dead process's.
+    pub(crate) fn reopen(path: &Path, extent: &Extent) -> Result<Self, JournalError> {
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        if extent.truncated_tail {
+            file.set_len(extent.valid_len).map_err(io_err(path))?;
+        } else if extent.unterminated_tail {
+            // The last entry is whole but its `\n` never made it: end it, or the next line would
+            // run onto it.
+            file.write_all(b"\n").map_err(io_err(path))?;
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file: Mutex::new(file),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line in a single write; `durable` also fsyncs, for the lines resume depends on.
+    pub(crate) fn append(&self, entry: &impl Serialize, durable: bool) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(entry).expect("journal entries serialize");
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(&line).map_err(io_err(&self.path))?;
+        if durable {
+            file.sync_data().map_err(io_err(&self.path))?;
+        }
+        Ok(())
+    }
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    lines: LineFile,
 }
 
 impl Journal {
@@ -134,22 +206,9 @@ impl Journal {
         run_id: &str,
     ) -> Result<Self, JournalError> {
         let dir = stack_dir(state_dir, stack);
-        state::create_private_dir(&dir)?;
         let stamp = state::utc_stamp();
-        let mut n = 0;
-        let (path, file) = loop {
-            let path = dir.join(state::journal_name(&stamp, n));
-            match state::open_private(OpenOptions::new().append(true).create_new(true), &path) {
-                Ok(file) => break (path, file),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-                Err(e) => return Err(io_err(&path)(e)),
-            }
-        };
-        // The header is fsynced below; the file's directory entry needs its own sync.
-        state::sync_dir(&dir)?;
         let journal = Self {
-            path,
-            file: Mutex::new(file),
+            lines: LineFile::create(&dir, |n| state::journal_name(&stamp, n))?,
         };
         journal.append(
             &Entry::Header {
@@ -167,11 +226,8 @@ impl Journal {
     }
 
     /// Continues an existing journal: refuses another target's or another vector store's, cuts a
-    /// torn last line off, ends a complete last line that lacks its line end, and records the new
-    /// run id.
-    ///
-    /// Cutting is safe only because no other process writes the journal: every writer holds the
-    /// stack's lock (`lock.rs`) for its whole run, so a torn line is a dead process's.
+    /// torn last line off, ends a complete last line that lacks its line end (see
+    /// [`LineFile::reopen`]), and records the new run id.
     pub fn reopen(
         path: &Path,
         target: &MigrationTarget,
@@ -179,20 +235,8 @@ impl Journal {
         run_id: &str,
     ) -> Result<(Self, JournalState), JournalError> {
         let state = read_for(path, target, vector_store)?;
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io_err(path))?;
-        if state.truncated_tail {
-            file.set_len(state.valid_len).map_err(io_err(path))?;
-        } else if state.unterminated_tail {
-            // The last entry is whole but its `\n` never made it: end it, or the next line would
-            // run onto it.
-            file.write_all(b"\n").map_err(io_err(path))?;
-        }
         let journal = Self {
-            path: path.to_owned(),
-            file: Mutex::new(file),
+            lines: LineFile::reopen(path, &state.extent())?,
         };
         journal.append(
             &Entry::Resumed {
@@ -205,19 +249,12 @@ impl Journal {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.lines.path()
     }
 
     /// Appends one line in a single write; `durable` also fsyncs, for the lines resume depends on.
     pub fn append(&self, entry: &Entry, durable: bool) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(entry).expect("journal entries serialize");
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(&line).map_err(io_err(&self.path))?;
-        if durable {
-            file.sync_data().map_err(io_err(&self.path))?;
-        }
-        Ok(())
+        self.lines.append(entry, durable)
     }
 
     pub fn finish(&self) -> Result<(), JournalError> {

@@ -99,25 +99,34 @@ pub struct JournalState {
 }
 
 impl JournalState {
+    pub(crate) fn extent(&self) -> Extent {
+        Extent {
+            valid_len: self.valid_len,
+            truncated_tail: self.truncated_tail,
+            unterminated_tail: self.unterminated_tail,
+        }
+    }
+
     pub fn bot(&self, key: &BotKey) -> Option<&BotState> {
         self.bots.get(&PackedKey::from(key))
     }
 }
 
 /// How far the complete lines of a journal go.
-struct Extent {
-    valid_len: u64,
-    truncated_tail: bool,
-    unterminated_tail: bool,
+pub(crate) struct Extent {
+    pub(crate) valid_len: u64,
+    pub(crate) truncated_tail: bool,
+    pub(crate) unterminated_tail: bool,
 }
 
 /// Hands every entry of the complete lines to `on_entry`, in order. A torn last line (a crash
 /// mid-write) ends the reading; any other line that is not an entry is an error. With `first_only`,
-/// stops after the first entry.
-fn fold(
+/// stops after the first entry. Generic over the entry type: the table migration's journal
+/// (`tables/journal.rs`) has entries of its own and the same rules.
+pub(crate) fn fold<T: serde::de::DeserializeOwned>(
     path: &Path,
     first_only: bool,
-    mut on_entry: impl FnMut(Entry),
+    mut on_entry: impl FnMut(T),
 ) -> Result<Extent, JournalError> {
     let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
     let mut extent = Extent {
@@ -140,7 +149,7 @@ fn fold(
             extent.valid_len += n as u64;
             continue;
         }
-        let entry: Entry = match serde_json::from_str(text.trim_end()) {
+        let entry: T = match serde_json::from_str(text.trim_end()) {
             Ok(entry) => entry,
             Err(_) if !complete => {
                 extent.truncated_tail = true;
@@ -176,7 +185,7 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
     let mut finished = false;
     let mut bots: HashMap<PackedKey, BotState> = HashMap::new();
     let mut arn_prefix = None;
-    let extent = fold(path, false, |entry| match entry {
+    let extent = fold(path, false, |entry: Entry| match entry {
         Entry::Header {
             run_id,
             stack,
@@ -272,7 +281,7 @@ pub fn summarize(path: &Path) -> Result<JournalSummary, JournalError> {
     let mut run_ids = Vec::new();
     let mut finished = false;
     let mut bots: HashMap<PackedKey, Stage> = HashMap::new();
-    fold(path, false, |entry| match entry {
+    fold(path, false, |entry: Entry| match entry {
         Entry::Header {
             fingerprint,
             vector_store,
@@ -324,7 +333,7 @@ pub fn summarize(path: &Path) -> Result<JournalSummary, JournalError> {
 /// The fingerprint in the journal's header line, without reading further.
 fn header_fingerprint(path: &Path) -> Result<String, JournalError> {
     let mut fingerprint = None;
-    fold(path, true, |entry| {
+    fold(path, true, |entry: Entry| {
         if let Entry::Header { fingerprint: f, .. } = entry {
             fingerprint = Some(f);
         }

@@ -30,6 +30,7 @@ pub mod scan;
 pub mod secret;
 mod spill;
 pub mod state;
+pub mod tables;
 pub mod target;
 pub mod track;
 

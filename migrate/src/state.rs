@@ -10,6 +10,9 @@
 //!   <stack>/                      0700 (the stack name, with anything but [A-Za-z0-9_-] as `_`)
 //!     lock                        0600  held by the running command (see `lock.rs`)
 //!     journal-<utc>[_NNN].jsonl   0600  a migration's journal
+//!     tables-journal-<utc>[_NNN].jsonl 0600  a table migration's journal
+//!     tables-report-<utc>[_NNN].json   0600  a table migration's report
+//!     tables-source-<utc>.json    0600  the v2 table `deploy` upgraded away from
 //!     report-<utc>[_NNN].json     0600  a migration's report
 //!     credentials-<utc>[-ID].json 0600  the database password, recorded by `deploy`
 //!     replacement-<utc>.json      0600  what `deploy` replaced, for the restore path
@@ -118,6 +121,47 @@ pub fn new_report_path(state_dir: &Path, stack: &str) -> PathBuf {
         .map(|n| dir.join(report_name(&stamp, n)))
         .find(|path| !path.exists())
         .expect("an unused report name")
+}
+
+/// `tables-journal-<stamp>.jsonl` (`_NNN` for the `n`th in the same second): a table migration's
+/// journal (`tables/journal.rs`).
+pub fn tables_journal_name(stamp: &str, n: u32) -> String {
+    if n == 0 {
+        format!("tables-journal-{stamp}.jsonl")
+    } else {
+        format!("tables-journal-{stamp}_{n:03}.jsonl")
+    }
+}
+
+pub fn is_tables_journal_name(name: &str) -> bool {
+    name.starts_with("tables-journal-") && name.ends_with(".jsonl")
+}
+
+/// Where a table migration's report goes by default: `tables-report-<stamp>[_NNN].json`, a name
+/// not taken yet (as [`new_report_path`]).
+pub fn new_tables_report_path(state_dir: &Path, stack: &str) -> PathBuf {
+    let dir = stack_dir(state_dir, stack);
+    let stamp = utc_stamp();
+    (0..)
+        .map(|n| {
+            dir.join(if n == 0 {
+                format!("tables-report-{stamp}.json")
+            } else {
+                format!("tables-report-{stamp}_{n:03}.json")
+            })
+        })
+        .find(|path| !path.exists())
+        .expect("an unused report name")
+}
+
+/// `tables-source-<stamp>.json`: the v2 conversation table `deploy` recorded before the v3
+/// upgrade removed it from the stack (`tables/record.rs`).
+pub fn tables_source_name(stamp: &str) -> String {
+    format!("tables-source-{stamp}.json")
+}
+
+pub fn is_tables_source_name(name: &str) -> bool {
+    name.starts_with("tables-source-") && name.ends_with(".json")
 }
 
 pub fn replacement_record_name(stamp: &str) -> String {

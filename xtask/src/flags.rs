@@ -111,6 +111,30 @@ pub enum Command {
     ///   cargo xtask migrate --resume --retry-failed --yes
     #[command(verbatim_doc_comment)]
     Migrate(Migrate),
+    /// The v2 -> v3 upgrade's data: copy the v2 conversation table into the v3 tables, verify.
+    ///
+    /// Scans the v2 conversation table in parallel segments (never writing to it) and writes
+    /// every item into the v3 conversation and bot tables as Bedrock Chat's own v2-to-v3 script
+    /// shapes it (bots re-keyed `BOT#<id>`, public -> shared, pinned -> starred; aliases
+    /// re-keyed `ALIAS#<id>`, skipped when their bot is no longer shared), paced to the tables'
+    /// capacity and retried until written or reported. Journaled per page: `--resume` goes on
+    /// after a crash or a signal without overwriting what the app wrote since. Then verifies:
+    /// every item is looked up in the new tables, counts per kind and per user, and a sample
+    /// compared field by field. `deploy` runs it by itself after the v3 upgrade.
+    ///
+    /// The source is `--from-table`, else the table `deploy` recorded before the upgrade (after
+    /// it, the stack no longer names the v2 table); the targets are the stack outputs
+    /// `ConversationTableNameV3` and `BotTableNameV3`, or the flags.
+    ///
+    /// Exit codes: 0 copied and verified, 1 error, an item unwritten, or a verification
+    /// mismatch, 130 interrupted (resume with --resume).
+    ///
+    /// Examples:
+    ///   cargo xtask migrate-tables --from-table BedrockChatStack-DatabaseConversationTable03F3FD7A-1A2B3C
+    ///   cargo xtask migrate-tables --resume
+    ///   cargo xtask migrate-tables --json > tables-report.json
+    #[command(verbatim_doc_comment)]
+    MigrateTables(MigrateTables),
     /// The copy-back path: restore the old cluster's snapshot into a temporary cluster.
     ///
     /// Restores the snapshot named by the replacement record that `deploy` wrote (or `--snapshot`)
@@ -606,4 +630,61 @@ pub struct GenDocs {
     /// Fail instead of writing when the committed page differs from the generated one.
     #[arg(long)]
     pub check: bool,
+}
+
+/// The tables of the v2 -> v3 migration and its pace.
+#[derive(Debug, Clone, Args)]
+pub struct TablesFlags {
+    /// The v2 conversation table to copy from (default: the one `deploy` recorded before the upgrade).
+    #[arg(long)]
+    pub from_table: Option<String>,
+    /// The v3 conversation table (default: the stack output `ConversationTableNameV3`).
+    #[arg(long)]
+    pub conversation_table: Option<String>,
+    /// The v3 bot table (default: the stack output `BotTableNameV3`).
+    #[arg(long)]
+    pub bot_table: Option<String>,
+    /// Parallel scan segments of the source.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub segments: u32,
+    /// Write units a second for each new table (default: what DescribeTable says: provisioned
+    /// capacity, an on-demand maximum, or 4,000 for a new on-demand table); throttling lowers it.
+    #[arg(long, value_parser = positive_rate)]
+    pub write_units: Option<f64>,
+    /// Compare one item in this many field by field during the verification.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample_every: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateTables {
+    #[command(flatten)]
+    pub scope: StackOptions,
+    #[command(flatten)]
+    pub tables: TablesFlags,
+    /// Continue the unfinished table-migration journal of this stack.
+    #[arg(long, conflicts_with = "fresh")]
+    pub resume: bool,
+    /// Start a new run although an unfinished journal exists (every write is then conditional:
+    /// nothing already in the new tables is overwritten).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the JSON report (default: .xtask/<stack>/tables-report-<utc>.json).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+impl Default for TablesFlags {
+    /// The flags' own defaults (what `deploy` runs its table migration with).
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            tables: TablesFlags,
+        }
+        Defaults::parse_from(["defaults"]).tables
+    }
 }

@@ -17,6 +17,7 @@ mod gen_table;
 mod knobs;
 mod logging;
 mod migrate;
+mod migrate_tables;
 #[cfg(feature = "dev")]
 mod nested_cargo;
 mod outputs;
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
         flags::Command::Bench(bench) => bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),
+        flags::Command::MigrateTables(tables) => migrate_tables::run(tables),
         #[cfg(feature = "dev")]
         flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),
         #[cfg(feature = "dev")]

@@ -105,7 +105,11 @@ impl MigrateBars {
                     .multi
                     .println(format!("warning: {}", truncate(&message, 200)));
             }
-            Event::ScanPage { .. } | Event::ScanDone { .. } | Event::LaunchStopped { .. } => {}
+            Event::ScanPage { .. }
+            | Event::ScanDone { .. }
+            | Event::LaunchStopped { .. }
+            | Event::TablesPage { .. }
+            | Event::TablesVerified { .. } => {}
         }
     }
 

@@ -1,0 +1,298 @@
+//! The copy: one worker per scan segment of the source (a parallel scan, no per-user loop), each
+//! page classified, transformed, written in batches per target table, then checkpointed in the
+//! journal before the next page is read. A page is the unit of resume: a run cut inside one
+//! writes that page again with conditional puts, which never overwrite what is there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::StreamExt;
+use tokio::task::JoinSet;
+
+use crate::error_text::AwsError;
+use crate::events::{Event, EventSink};
+use crate::options::Interrupt;
+use crate::tables::TablesError;
+use crate::tables::counts::{KindCounts, Note, NoteKind};
+use crate::tables::item::{Item, SourceKey};
+use crate::tables::journal::{ResumeKey, TablesEntry, TablesJournal};
+use crate::tables::kinds::{self, Kind, Step, TargetTable};
+use crate::tables::write::{BATCH_ITEMS, Pending, TableWriter, Written};
+
+/// The writers of the two target tables.
+#[derive(Debug)]
+pub struct Writers {
+    pub conversations: TableWriter,
+    pub bots: TableWriter,
+}
+
+impl Writers {
+    pub fn of(&self, table: TargetTable) -> &TableWriter {
+        match table {
+            TargetTable::Conversations => &self.conversations,
+            TargetTable::Bots => &self.bots,
+        }
+    }
+}
+
+/// The owners of public bots, by public bot id, as the source's `PublicBotIdIndex` answers:
+/// asked once per bot, whatever the number of its aliases.
+#[derive(Debug, Default)]
+pub struct Owners {
+    known: Mutex<HashMap<String, Option<String>>>,
+}
+
+/// Far more public bots than any deployment has; past it, answers are asked again, not kept.
+const OWNERS_KEPT: usize = 100_000;
+
+impl Owners {
+    async fn owner(
+        &self,
+        client: &Client,
+        source: &str,
+        bot_id: &str,
+    ) -> Result<Option<String>, TablesError> {
+        if let Some(found) = self.known.lock().expect("owners lock").get(bot_id) {
+            return Ok(found.clone());
+        }
+        let answer = client
+            .query()
+            .table_name(source)
+            .index_name("PublicBotIdIndex")
+            .key_condition_expression("#id = :id")
+            .expression_attribute_names("#id", "PublicBotId")
+            .expression_attribute_values(":id", AttributeValue::S(bot_id.to_owned()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| TablesError::Source {
+                table: source.to_owned(),
+                source: AwsError::new("Query", e),
+            })?;
+        let owner = answer
+            .items()
+            .first()
+            .and_then(|item| item.get("PK"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let mut known = self.known.lock().expect("owners lock");
+        if known.len() < OWNERS_KEPT {
+            known.insert(bot_id.to_owned(), owner.clone());
+        }
+        Ok(owner)
+    }
+}
+
+/// What every segment worker shares.
+pub struct Shared {
+    pub client: Client,
+    pub source: String,
+    pub total_segments: u32,
+    pub writers: Writers,
+    pub owners: Owners,
+    pub journal: TablesJournal,
+    pub interrupt: Interrupt,
+    pub events: Arc<dyn EventSink>,
+    /// Every write is a conditional put (the target held items when the run began).
+    pub all_conditional: bool,
+}
+
+/// One page's outcome, as journaled.
+#[derive(Debug, Default)]
+struct PageOutcome {
+    counts: BTreeMap<Kind, KindCounts>,
+    notes: Vec<Note>,
+}
+
+impl PageOutcome {
+    fn record(&mut self, key: SourceKey, kind: Kind, what: NoteKind, reason: Option<String>) {
+        self.counts.entry(kind).or_default().count(what);
+        if what != NoteKind::Written {
+            self.notes.push(Note {
+                key,
+                kind: Some(kind),
+                what,
+                reason,
+            });
+        }
+    }
+}
+
+/// Copies every segment that is not done yet; `start` says where each goes on (`None` inside:
+/// done; a segment absent from it starts at the beginning). `careful`: the segments whose first
+/// page may be half written by a cut run.
+pub async fn copy_segments(
+    shared: Arc<Shared>,
+    start: BTreeMap<u32, Option<ResumeKey>>,
+    careful: bool,
+) -> Result<(), TablesError> {
+    let mut workers = JoinSet::new();
+    for segment in 0..shared.total_segments {
+        let from = match start.get(&segment) {
+            Some(None) => continue,
+            Some(Some(key)) => Some(key.clone()),
+            None => None,
+        };
+        let first_careful = careful;
+        workers.spawn(copy_segment(shared.clone(), segment, from, first_careful));
+    }
+    while let Some(joined) = workers.join_next().await {
+        joined.map_err(TablesError::Worker)??;
+    }
+    Ok(())
+}
+
+fn to_resume_key(key: &HashMap<String, AttributeValue>) -> ResumeKey {
+    key.iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
+        .collect()
+}
+
+fn from_resume_key(key: &ResumeKey) -> HashMap<String, AttributeValue> {
+    key.iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+        .collect()
+}
+
+async fn copy_segment(
+    shared: Arc<Shared>,
+    segment: u32,
+    mut from: Option<ResumeKey>,
+    mut careful: bool,
+) -> Result<(), TablesError> {
+    loop {
+        if shared.interrupt.is_stopping() {
+            return Ok(());
+        }
+        let page = shared
+            .client
+            .scan()
+            .table_name(&shared.source)
+            .segment(segment as i32)
+            .total_segments(shared.total_segments as i32)
+            .set_exclusive_start_key(from.as_ref().map(from_resume_key))
+            .send()
+            .await
+            .map_err(|e| TablesError::Source {
+                table: shared.source.clone(),
+                source: AwsError::new("Scan", e),
+            })?;
+        let next = page.last_evaluated_key().map(to_resume_key);
+        let items = page.items.unwrap_or_default();
+        let read = items.len() as u64;
+        let outcome = copy_page(&shared, items, careful || shared.all_conditional).await?;
+        let written = outcome.counts.values().map(|c| c.written).sum::<u64>();
+        shared.journal.append(
+            &TablesEntry::Page {
+                segment,
+                next: next.clone(),
+                counts: outcome.counts,
+                notes: outcome.notes,
+            },
+            true,
+        )?;
+        shared.events.emit(Event::TablesPage { read, written });
+        careful = false;
+        match next {
+            Some(key) => from = Some(key),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Classifies and writes one page of source items.
+async fn copy_page(
+    shared: &Shared,
+    items: Vec<Item>,
+    conditional: bool,
+) -> Result<PageOutcome, TablesError> {
+    let mut outcome = PageOutcome::default();
+    let mut batches: HashMap<TargetTable, Vec<Pending>> = HashMap::new();
+    let mut kinds_of: HashMap<SourceKey, Kind> = HashMap::new();
+    for item in items {
+        let Some(key) = kinds::source_key(&item) else {
+            // The table's key schema makes this impossible on AWS; say so rather than panic.
+            outcome.counts.entry(Kind::Other).or_default().malformed += 1;
+            continue;
+        };
+        let kind = kinds::kind_of(&key);
+        outcome.counts.entry(kind).or_default().read += 1;
+        match resolve(shared, kind, &key, &item).await? {
+            Step::Write(table, new) => {
+                kinds_of.insert(key.clone(), kind);
+                batches.entry(table).or_default().push(Pending {
+                    source: key,
+                    item: new,
+                });
+            }
+            Step::Skip(reason) => outcome.record(key, kind, NoteKind::Skipped, Some(reason)),
+            Step::Malformed(reason) => outcome.record(key, kind, NoteKind::Malformed, Some(reason)),
+            Step::ResolveAlias { .. } => unreachable!("resolve answers aliases"),
+        }
+    }
+    for (table, pending) in batches {
+        let writer = shared.writers.of(table);
+        for (key, written) in write_all(writer, pending, conditional).await? {
+            let kind = kinds_of.get(&key).copied().unwrap_or(Kind::Other);
+            let (what, reason) = match written {
+                Written::Written => (NoteKind::Written, None),
+                Written::AlreadyThere => (NoteKind::AlreadyThere, None),
+                Written::Unwritten(r) => (NoteKind::Unwritten, Some(r)),
+                Written::Rejected(r) => (NoteKind::Rejected, Some(r)),
+            };
+            outcome.record(key, kind, what, reason);
+        }
+    }
+    Ok(outcome)
+}
+
+/// The step for an item, an alias's owner looked up.
+pub async fn resolve(
+    shared: &Shared,
+    kind: Kind,
+    key: &SourceKey,
+    item: &Item,
+) -> Result<Step, TablesError> {
+    Ok(match kinds::step(kind, key, item) {
+        Step::ResolveAlias { original_bot_id } => {
+            let owner = shared
+                .owners
+                .owner(&shared.client, &shared.source, &original_bot_id)
+                .await?;
+            kinds::alias_item(key, item, owner.as_deref())
+        }
+        step => step,
+    })
+}
+
+/// Conditional puts of one segment in flight at once.
+const CONDITIONAL_IN_FLIGHT: usize = 16;
+
+/// Writes `pending` in batches, or one conditional put each.
+async fn write_all(
+    writer: &TableWriter,
+    pending: Vec<Pending>,
+    conditional: bool,
+) -> Result<Vec<(SourceKey, Written)>, TablesError> {
+    if conditional {
+        // One item a call: several calls in flight keep the pace from being one latency an item.
+        let puts = futures_util::stream::iter(pending)
+            .map(|p| async move { (p.source, writer.put(p.item, true).await) })
+            .buffer_unordered(CONDITIONAL_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        return puts
+            .into_iter()
+            .map(|(key, written)| Ok((key, written?)))
+            .collect();
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    let mut pending = pending.into_iter().peekable();
+    while pending.peek().is_some() {
+        let batch: Vec<Pending> = pending.by_ref().take(BATCH_ITEMS).collect();
+        out.extend(writer.write_batch(batch).await?);
+    }
+    Ok(out)
+}

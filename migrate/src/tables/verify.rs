@@ -1,0 +1,397 @@
+//! The verification after the copy: the source is scanned again (in parallel, a page at a time)
+//! and every item that belongs in the new tables is looked up there by the key it was given
+//! (BatchGetItem, 100 keys a call); counts per kind on both sides, the items and users that are
+//! short, and a sample of items compared field by field with what the transform makes of their
+//! source. Memory holds a page and the bounded lists, whatever the table's size.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::error_text::AwsError;
+use crate::events::Event;
+use crate::ratelimit::Backoff;
+use crate::tables::TablesError;
+use crate::tables::copy::{Shared, resolve};
+use crate::tables::item::{Item, SourceKey};
+use crate::tables::kinds::{self, Kind, Step, TargetTable};
+
+/// Lists in the report are cut here (the counts are whole).
+pub const LISTED: usize = 100;
+/// The most keys one BatchGetItem takes.
+const GET_KEYS: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Per kind: source items that belong in the new tables.
+    pub expected: BTreeMap<Kind, u64>,
+    /// Per kind: of those, found in the new tables under their new key.
+    pub found: BTreeMap<Kind, u64>,
+    /// What the new tables hold, counted by their own kinds (`bot`, `alias`, `conversation`,
+    /// `related_document`, `other`): more than `found` when users wrote since the deploy.
+    pub target_totals: BTreeMap<String, u64>,
+    pub missing_total: u64,
+    /// The first missing items, by source key.
+    pub missing: Vec<SourceKey>,
+    /// Users with items short, with their counts on both sides (the first [`LISTED`]).
+    pub users_short: Vec<UserCounts>,
+    pub sample: SampleCheck,
+}
+
+impl Verification {
+    pub fn agrees(&self) -> bool {
+        self.missing_total == 0 && self.sample.differing == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCounts {
+    pub user: String,
+    pub expected: u64,
+    pub found: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleCheck {
+    /// One item in this many is compared field by field.
+    pub every: u64,
+    pub compared: u64,
+    pub differing: u64,
+    /// Sampled items the target already held before the copy (the app's newer version): not
+    /// compared.
+    pub kept_newer: u64,
+    pub differences: Vec<Difference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    pub key: SourceKey,
+    /// Attribute names whose values differ, are missing or are extra in the target.
+    pub attributes: Vec<String>,
+}
+
+/// State the verification workers share.
+struct Tally {
+    verification: Mutex<Verification>,
+    /// Per user, when short: (expected, found); only users with something missing are kept.
+    short: Mutex<BTreeMap<String, (u64, u64)>>,
+    kept: BTreeSet<SourceKey>,
+    sample_every: u64,
+    seen: std::sync::atomic::AtomicU64,
+}
+
+pub async fn verify(
+    shared: Arc<Shared>,
+    kept: BTreeSet<SourceKey>,
+    sample_every: u64,
+    backoff: Backoff,
+) -> Result<Verification, TablesError> {
+    let tally = Arc::new(Tally {
+        verification: Mutex::new(Verification {
+            sample: SampleCheck {
+                every: sample_every.max(1),
+                ..SampleCheck::default()
+            },
+            ..Verification::default()
+        }),
+        short: Mutex::new(BTreeMap::new()),
+        kept,
+        sample_every: sample_every.max(1),
+        seen: Default::default(),
+    });
+    let mut workers = JoinSet::new();
+    for segment in 0..shared.total_segments {
+        workers.spawn(verify_segment(
+            shared.clone(),
+            tally.clone(),
+            segment,
+            backoff,
+        ));
+    }
+    while let Some(joined) = workers.join_next().await {
+        joined.map_err(TablesError::Worker)??;
+    }
+    let totals = count_targets(&shared).await?;
+    let mut v = tally.verification.lock().expect("tally").clone();
+    v.target_totals = totals;
+    v.users_short = tally
+        .short
+        .lock()
+        .expect("tally")
+        .iter()
+        .filter(|(_, (e, f))| e != f)
+        .take(LISTED)
+        .map(|(user, (expected, found))| UserCounts {
+            user: user.clone(),
+            expected: *expected,
+            found: *found,
+        })
+        .collect();
+    Ok(v)
+}
+
+/// An expected item: its source, the table and key it should have, and (when sampled) the item
+/// the transform makes.
+struct Expected {
+    source: SourceKey,
+    kind: Kind,
+    table: TargetTable,
+    key: (String, String),
+    sampled: Option<Item>,
+}
+
+async fn verify_segment(
+    shared: Arc<Shared>,
+    tally: Arc<Tally>,
+    segment: u32,
+    backoff: Backoff,
+) -> Result<(), TablesError> {
+    let mut pages = shared
+        .client
+        .scan()
+        .table_name(&shared.source)
+        .segment(segment as i32)
+        .total_segments(shared.total_segments as i32)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| TablesError::Source {
+            table: shared.source.clone(),
+            source: AwsError::new("Scan", e),
+        })?;
+        let items = page.items.unwrap_or_default();
+        let read = items.len() as u64;
+        let mut expected = Vec::new();
+        for item in items {
+            if let Some(e) = expect(&shared, &tally, item).await? {
+                expected.push(e);
+            }
+        }
+        for chunk in expected.chunks(GET_KEYS) {
+            let found = get_all(&shared, chunk, backoff).await?;
+            record(&tally, chunk, &found);
+        }
+        shared.events.emit(Event::TablesVerified { read });
+    }
+    Ok(())
+}
+
+async fn expect(
+    shared: &Shared,
+    tally: &Tally,
+    item: Item,
+) -> Result<Option<Expected>, TablesError> {
+    let Some(source) = kinds::source_key(&item) else {
+        return Ok(None);
+    };
+    let kind = kinds::kind_of(&source);
+    let Step::Write(table, new) = resolve(shared, kind, &source, &item).await? else {
+        return Ok(None);
+    };
+    let key_of = |name: &str| {
+        new.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let key = (key_of("PK"), key_of("SK"));
+    let n = tally
+        .seen
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sampled = n.is_multiple_of(tally.sample_every).then_some(new);
+    Ok(Some(Expected {
+        source,
+        kind,
+        table,
+        key,
+        sampled,
+    }))
+}
+
+fn table_name(shared: &Shared, table: TargetTable) -> &str {
+    &shared.writers.of(table).table
+}
+
+/// The target items of `chunk` that exist, by (table, PK, SK).
+async fn get_all(
+    shared: &Shared,
+    chunk: &[Expected],
+    backoff: Backoff,
+) -> Result<HashMap<(TargetTable, String, String), Item>, TablesError> {
+    let mut keys: HashMap<String, Vec<HashMap<String, AttributeValue>>> = HashMap::new();
+    let mut by_name: HashMap<String, TargetTable> = HashMap::new();
+    for e in chunk {
+        let name = table_name(shared, e.table).to_owned();
+        by_name.insert(name.clone(), e.table);
+        keys.entry(name).or_default().push(HashMap::from([
+            ("PK".to_owned(), AttributeValue::S(e.key.0.clone())),
+            ("SK".to_owned(), AttributeValue::S(e.key.1.clone())),
+        ]));
+    }
+    let mut request: HashMap<String, KeysAndAttributes> = keys
+        .into_iter()
+        .map(|(name, keys)| {
+            let wanted = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            (name, wanted)
+        })
+        .collect();
+    let mut found = HashMap::new();
+    let mut attempt = 0;
+    while !request.is_empty() {
+        if attempt > 0 {
+            tokio::time::sleep(backoff.delay(attempt - 1)).await;
+        }
+        attempt += 1;
+        let answer = shared
+            .client
+            .batch_get_item()
+            .set_request_items(Some(request.clone()))
+            .send()
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            Err(e)
+                if attempt < 10
+                    && is_throttle(
+                        e.as_service_error()
+                            .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s)),
+                    ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                return Err(TablesError::Verify {
+                    source: AwsError::new("BatchGetItem", e),
+                });
+            }
+        };
+        for (name, items) in out.responses.unwrap_or_default() {
+            let Some(&table) = by_name.get(&name) else {
+                continue;
+            };
+            for item in items {
+                let s = |n: &str| item.get(n).and_then(|v| v.as_s().ok()).cloned();
+                if let (Some(pk), Some(sk)) = (s("PK"), s("SK")) {
+                    found.insert((table, pk, sk), item);
+                }
+            }
+        }
+        request = out.unprocessed_keys.unwrap_or_default();
+    }
+    Ok(found)
+}
+
+fn is_throttle(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+fn record(tally: &Tally, chunk: &[Expected], found: &HashMap<(TargetTable, String, String), Item>) {
+    let mut v = tally.verification.lock().expect("tally");
+    let mut short = tally.short.lock().expect("tally");
+    for e in chunk {
+        *v.expected.entry(e.kind).or_default() += 1;
+        let got = found.get(&(e.table, e.key.0.clone(), e.key.1.clone()));
+        let user = short.entry(e.source.pk.clone()).or_default();
+        user.0 += 1;
+        match got {
+            Some(target) => {
+                *v.found.entry(e.kind).or_default() += 1;
+                user.1 += 1;
+                if let Some(expected) = &e.sampled {
+                    compare(&mut v.sample, tally, e, expected, target);
+                }
+            }
+            None => {
+                v.missing_total += 1;
+                if v.missing.len() < LISTED {
+                    v.missing.push(e.source.clone());
+                }
+            }
+        }
+    }
+    // Users whose items are all there are forgotten: only the short ones are kept.
+    short.retain(|_, (expected, found)| expected != found);
+}
+
+fn compare(sample: &mut SampleCheck, tally: &Tally, e: &Expected, expected: &Item, target: &Item) {
+    if tally.kept.contains(&e.source) {
+        sample.kept_newer += 1;
+        return;
+    }
+    sample.compared += 1;
+    let mut attributes: Vec<String> = expected
+        .iter()
+        .filter(|(name, value)| target.get(*name) != Some(*value))
+        .map(|(name, _)| name.clone())
+        .chain(
+            target
+                .keys()
+                .filter(|name| !expected.contains_key(*name))
+                .cloned(),
+        )
+        .collect();
+    if attributes.is_empty() {
+        return;
+    }
+    attributes.sort();
+    sample.differing += 1;
+    if sample.differences.len() < LISTED {
+        sample.differences.push(Difference {
+            key: e.source.clone(),
+            attributes,
+        });
+    }
+}
+
+/// What the two new tables hold, by their own kinds (a parallel scan of their keys).
+async fn count_targets(shared: &Arc<Shared>) -> Result<BTreeMap<String, u64>, TablesError> {
+    let mut totals = BTreeMap::new();
+    for table in [TargetTable::Conversations, TargetTable::Bots] {
+        let name = table_name(shared, table).to_owned();
+        let mut pages = shared
+            .client
+            .scan()
+            .table_name(&name)
+            .projection_expression("#pk, #sk")
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#sk", "SK")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| TablesError::Verify {
+                source: AwsError::new("Scan", e),
+            })?;
+            for item in page.items() {
+                let sk = item.get("SK").and_then(|v| v.as_s().ok());
+                *totals.entry(target_kind(table, sk).to_owned()).or_default() += 1;
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// A v3 item's kind by its table and sort key.
+fn target_kind(table: TargetTable, sk: Option<&String>) -> &'static str {
+    let sk = sk.map_or("", String::as_str);
+    match table {
+        TargetTable::Bots if sk.starts_with("BOT#") => "bot",
+        TargetTable::Bots if sk.starts_with("ALIAS#") => "alias",
+        TargetTable::Conversations if sk.contains("#CONV#") => "conversation",
+        TargetTable::Conversations if sk.contains("#RELATED_DOCUMENT#") => "related_document",
+        _ => "other",
+    }
+}
