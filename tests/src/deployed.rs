@@ -1,9 +1,11 @@
 //! The starting point most integration tests share: an emulator, the fixture app deployed at v0,
-//! its outputs, and seeded bots.
+//! its outputs, and seeded bots; for the table migration, the fixture upgraded from v2 to v3 with
+//! a seeded v2 table.
 
 use std::collections::BTreeMap;
 
 use crate::seed::{SeedPlan, SeededBot, seed_bots};
+use crate::seed_v2::{SeededV2, V2Plan, seed_v2};
 use crate::{Emulator, FixtureApp, Release, STACK, output, stack_outputs};
 
 /// Poll fast: the emulator's tasks run for a fraction of a second and its snapshots are
@@ -142,4 +144,29 @@ pub fn replacement_record_path(dir: &std::path::Path) -> std::path::PathBuf {
 pub fn the_replacement_record(dir: &std::path::Path) -> serde_json::Value {
     let text = std::fs::read_to_string(replacement_record_path(dir)).expect("the record");
     serde_json::from_str(&text).expect("the replacement record is JSON")
+}
+
+/// The fixture deployed at v2 (Bedrock Chat v2.10's tables) with `plan`'s items in its
+/// conversation table, then updated to v3 with the CDK CLI as a user updates it (the v2 table
+/// leaves the stack and stays, Retain). Returns the v2 table's name with what the seed expects;
+/// `outputs` are the v3 stack's.
+pub async fn upgraded_to_v3(plan: V2Plan) -> (Deployed, String, SeededV2) {
+    let emulator = Emulator::start();
+    let app = FixtureApp::deployed(&emulator, Release::V2);
+    let config = emulator.sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let v2_outputs = stack_outputs(&cfn, STACK).await;
+    // The stack-level output (export `BedrockClaudeChatConversationTableName`), as the app's
+    // guide reads it before the upgrade.
+    let v2_table = v2_outputs["ConversationTableName"].clone();
+    let seeded = seed_v2(&aws_sdk_dynamodb::Client::new(&config), &v2_table, plan).await;
+    app.deploy(&emulator, Release::V3);
+    let outputs = stack_outputs(&cfn, STACK).await;
+    let deployed = Deployed {
+        emulator,
+        app,
+        config,
+        outputs,
+    };
+    (deployed, v2_table, seeded)
 }

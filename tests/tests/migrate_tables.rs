@@ -1,0 +1,408 @@
+//! `cargo xtask migrate-tables` as a user meets it after the Bedrock Chat v2.10 -> v3 upgrade: the
+//! fixture deployed at v2 with a v2 conversation table in the app's own item shapes, updated to
+//! v3 with the CDK CLI (the v2 table leaves the stack and stays), then the migration, judged by
+//! its JSON report and by reading the v3 tables. Every expected number comes from the seed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use migrate::tables::TablesReport;
+use migrate::tables::counts::NoteKind;
+use migrate::tables::kinds::Kind;
+use tests::deployed::{Deployed, files_in_state_dir, upgraded_to_v3};
+use tests::seed_v2::{ItemKey, SeededV2, V2Plan};
+use tests::{throughput_knob, xtask};
+
+/// The v3 tables, from the stack's outputs as the app names them.
+fn v3_tables(env: &Deployed) -> (String, String) {
+    (
+        env.outputs["ConversationTableNameV3"].clone(),
+        env.outputs["BotTableNameV3"].clone(),
+    )
+}
+
+fn migrate_args<'a>(v2_table: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "migrate-tables",
+        "--stack",
+        tests::STACK,
+        "--from-table",
+        v2_table,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The report `--json` printed.
+fn report_of(output: &std::process::Output) -> TablesReport {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json printed no table report ({e}):\n{}",
+            xtask::printed(output)
+        )
+    })
+}
+
+/// Items in a table (a consistent count over every page).
+async fn count(env: &Deployed, table: &str) -> u64 {
+    let mut total = 0;
+    let mut start = None;
+    loop {
+        let answer = env
+            .ddb()
+            .scan()
+            .table_name(table)
+            .select(Select::Count)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("count a table");
+        total += answer.count() as u64;
+        start = answer.last_evaluated_key;
+        if start.is_none() {
+            return total;
+        }
+    }
+}
+
+async fn user_items(env: &Deployed, table: &str, user: &str) -> i32 {
+    env.ddb()
+        .query()
+        .table_name(table)
+        .key_condition_expression("PK = :u")
+        .expression_attribute_values(":u", AttributeValue::S(user.to_owned()))
+        .select(Select::Count)
+        .send()
+        .await
+        .expect("a user's items")
+        .count()
+}
+
+async fn get(
+    env: &Deployed,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Option<HashMap<String, AttributeValue>> {
+    env.ddb()
+        .get_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(pk.to_owned()))
+        .key("SK", AttributeValue::S(sk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get an item")
+        .item
+}
+
+/// Per kind, the report's counts against the seed's: every item read once; written (or already
+/// in the target from an earlier run), skipped and malformed as the seed says; nothing left out.
+fn assert_counts_match_the_seed(report: &TablesReport, seeded: &SeededV2) {
+    for kind in [
+        Kind::Conversation,
+        Kind::RelatedDocument,
+        Kind::Bot,
+        Kind::Alias,
+    ] {
+        let expected = seeded.kind(kind.as_str());
+        let got = report.counts.get(&kind).copied().unwrap_or_default();
+        let line = format!("{}: report {got:?}, seed {expected:?}", kind.as_str());
+        assert_eq!(got.read, expected.seeded, "read, {line}");
+        assert_eq!(
+            got.written + got.already_there,
+            expected.written,
+            "written, {line}"
+        );
+        assert_eq!(got.skipped, expected.skipped, "skipped, {line}");
+        assert_eq!(got.malformed, expected.malformed, "malformed, {line}");
+        assert_eq!(got.unwritten + got.rejected, 0, "left out, {line}");
+    }
+    let others = report.counts.get(&Kind::Other).map_or(0, |c| c.read);
+    assert_eq!(others, 0, "the seed has no item of another kind");
+}
+
+/// The keys the report notes with `what`, as the seed names them.
+fn noted(report: &TablesReport, what: NoteKind) -> BTreeSet<ItemKey> {
+    report
+        .notes
+        .iter()
+        .filter(|n| n.what == what)
+        .map(|n| ItemKey {
+            pk: n.key.pk.clone(),
+            sk: n.key.sk.clone(),
+        })
+        .collect()
+}
+
+async fn assert_the_tables_hold_what_the_seed_expects(env: &Deployed, seeded: &SeededV2) {
+    let (conversations, bots) = v3_tables(env);
+    assert_eq!(
+        count(env, &conversations).await,
+        seeded.conversation_table_items(),
+        "items in the v3 conversation table"
+    );
+    assert_eq!(
+        count(env, &bots).await,
+        seeded.bot_table_items(),
+        "items in the v3 bot table"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_is_migrated_as_the_app_defines_it_and_the_odd_items_are_reported_by_key() {
+    let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::small()).await;
+    let output = xtask::run(&env.emulator, env.app.dir(), &migrate_args(&v2_table, &[]));
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(
+        report.success && report.complete,
+        "{}",
+        xtask::printed(&output)
+    );
+    assert!(
+        report.verification.as_ref().is_some_and(|v| v.agrees()),
+        "verification: {:?}",
+        report.verification
+    );
+    assert_counts_match_the_seed(&report, &seeded);
+    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+
+    // An alias of a bot no longer shared is skipped, and said so by its key; so is the stub bot
+    // (no Title) as malformed.
+    let expected_skipped: BTreeSet<ItemKey> = seeded.skipped.iter().cloned().collect();
+    assert_eq!(noted(&report, NoteKind::Skipped), expected_skipped);
+    let expected_malformed: BTreeSet<ItemKey> = seeded.malformed.iter().cloned().collect();
+    assert_eq!(noted(&report, NoteKind::Malformed), expected_malformed);
+
+    // The stub's user keeps every other item.
+    let user = seeded.stub_user().expect("the seed has a stub bot");
+    let (conversations, bots) = v3_tables(&env);
+    let (due_conversations, due_bots) = seeded.written_per_user[user];
+    assert_eq!(
+        user_items(&env, &conversations, user).await as u64,
+        due_conversations
+    );
+    assert_eq!(user_items(&env, &bots, user).await as u64, due_bots);
+
+    assert_public_pinned_bots_are_shared_and_starred(&env, &seeded).await;
+    // The migration never writes to its source.
+    assert_eq!(count(&env, &v2_table).await, seeded.total);
+}
+
+/// A public, pinned v2 bot becomes v3's shared (scope `all`) and starred bot, keyed `BOT#<id>`,
+/// its `LastBotUsed` now `LastUsedTime`.
+async fn assert_public_pinned_bots_are_shared_and_starred(env: &Deployed, seeded: &SeededV2) {
+    let (_, bots) = v3_tables(env);
+    assert!(!seeded.public_pinned.is_empty());
+    for bot in &seeded.public_pinned {
+        let sk = format!("BOT#{}", bot.bot_id);
+        let item = get(env, &bots, &bot.user, &sk)
+            .await
+            .unwrap_or_else(|| panic!("no v3 bot {} {sk}", bot.user));
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(text("SharedScope").as_deref(), Some("all"), "{item:?}");
+        assert_eq!(text("SharedStatus").as_deref(), Some("shared"), "{item:?}");
+        assert_eq!(text("IsStarred").as_deref(), Some("TRUE"), "{item:?}");
+        assert_eq!(text("BotId").as_deref(), Some(bot.bot_id.as_str()));
+        assert_eq!(text("ItemType"), Some(format!("{}#BOT", bot.user)));
+        assert_eq!(
+            item.get("LastUsedTime").and_then(|v| v.as_n().ok()),
+            Some(&bot.last_bot_used),
+            "{item:?}"
+        );
+        for gone in ["PublicBotId", "IsPinned", "LastBotUsed"] {
+            assert!(!item.contains_key(gone), "{gone} left on {item:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_writes_are_retried_until_every_item_is_written() {
+    let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::small()).await;
+    // Far below what DescribeTable promises for an on-demand table: the migration starts fast,
+    // meets UnprocessedItems and throttling, and has to slow down.
+    throughput_knob::set_write_limit(&env.emulator, Some(20.0));
+    let output = xtask::run(&env.emulator, env.app.dir(), &migrate_args(&v2_table, &[]));
+    let limit = throughput_knob::counts(&env.emulator);
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(
+        limit.throttled + limit.unprocessed > 0,
+        "the emulator never held a write back: {limit:?}"
+    );
+    let throttled = report.pace.conversations.throttled + report.pace.bots.throttled;
+    assert!(
+        throttled > 0,
+        "the report counts no throttling: {:?}",
+        report.pace
+    );
+    assert_counts_match_the_seed(&report, &seeded);
+    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    assert_eq!(
+        limit.items_written,
+        seeded.conversation_table_items() + seeded.bot_table_items(),
+        "each item written once"
+    );
+}
+
+/// The unfinished run's journal lines of the kind `type`.
+fn journal_lines(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let journals = files_in_state_dir(&dir.join(".xtask"), "tables-journal-");
+    journals
+        .iter()
+        .flat_map(|path| {
+            std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                // A line the kill cut short is not a checkpoint.
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|entry| entry["type"] == kind)
+        .collect()
+}
+
+/// The source items of the page the run is on: the page after its last checkpoint (one
+/// segment, so its pages follow each other).
+async fn page_in_progress(
+    env: &Deployed,
+    v2_table: &str,
+    dir: &Path,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let pages = journal_lines(dir, "page");
+    let Some(next) = pages.last().map(|p| p["next"].clone()) else {
+        return Vec::new();
+    };
+    let Some(next) = next.as_object() else {
+        return Vec::new(); // read to its end
+    };
+    let start: HashMap<String, AttributeValue> = next
+        .iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::S(v.as_str().unwrap().to_owned())))
+        .collect();
+    env.ddb()
+        .scan()
+        .table_name(v2_table)
+        .segment(0)
+        .total_segments(1)
+        .set_exclusive_start_key(Some(start))
+        .send()
+        .await
+        .expect("scan the page in progress")
+        .items
+        .unwrap_or_default()
+}
+
+/// A bot of the page in progress that the run has already written to the v3 bot table: (user,
+/// v3 SK). Written but not checkpointed, so the resume meets it again.
+async fn written_bot_of_the_page_in_progress(
+    env: &Deployed,
+    v2_table: &str,
+    dir: &Path,
+) -> Option<(String, String)> {
+    let (_, bots) = v3_tables(env);
+    for item in page_in_progress(env, v2_table, dir).await {
+        let pk = item["PK"].as_s().unwrap();
+        let sk = item["SK"].as_s().unwrap();
+        let Some(id) = sk.strip_prefix(&format!("{pk}#BOT#")) else {
+            continue;
+        };
+        let v3_sk = format!("BOT#{id}");
+        if get(env, &bots, pk, &v3_sk).await.is_some() {
+            return Some((pk.clone(), v3_sk));
+        }
+    }
+    None
+}
+
+/// Waits (on the journal and the v3 table, not the clock) until the run has checkpointed a page
+/// and written a bot of the next one; fails if the run ends first.
+async fn wait_for_a_checkpoint_and_a_bot_beyond_it(
+    env: &Deployed,
+    v2_table: &str,
+    child: &mut std::process::Child,
+) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(Instant::now() < deadline, "no checkpoint and bot beyond it");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the kill"
+        );
+        if let Some(found) = written_bot_of_the_page_in_progress(env, v2_table, env.app.dir()).await
+        {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_resumes_with_every_item_once_and_keeps_what_the_app_wrote_since() {
+    // Pages of 1 MB, several of them, written slowly enough to be cut mid-page.
+    let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::with_items(3_000)).await;
+    throughput_knob::set_write_limit(&env.emulator, Some(400.0));
+    let args = migrate_args(&v2_table, &["--segments", "1"]);
+    let mut first = xtask::spawn(&env.emulator, env.app.dir(), &args, &[]);
+    let (user, sk) = wait_for_a_checkpoint_and_a_bot_beyond_it(&env, &v2_table, &mut first).await;
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    let killed_run = throughput_knob::counts(&env.emulator);
+    assert!(
+        journal_lines(env.app.dir(), "finished").is_empty(),
+        "killed before the end"
+    );
+
+    // The app, live on v3, changes that bot before the migration is resumed.
+    throughput_knob::set_write_limit(&env.emulator, None);
+    let (_, bots) = v3_tables(&env);
+    let mut newer = get(&env, &bots, &user, &sk)
+        .await
+        .expect("the migrated bot");
+    let renamed = AttributeValue::S("Renamed on v3 after go-live".into());
+    newer.insert("Title".into(), renamed.clone());
+    env.ddb()
+        .put_item()
+        .table_name(&bots)
+        .set_item(Some(newer))
+        .send()
+        .await
+        .expect("the app's newer version");
+
+    let resume_args = migrate_args(&v2_table, &["--segments", "1", "--resume"]);
+    let output = xtask::run(&env.emulator, env.app.dir(), &resume_args);
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
+    assert_counts_match_the_seed(&report, &seeded);
+    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    let kept = get(&env, &bots, &user, &sk).await.expect("the bot");
+    assert_eq!(
+        kept.get("Title"),
+        Some(&renamed),
+        "the resume overwrote the app's version"
+    );
+    // The resume met it again (its page was not checkpointed) and said it left it.
+    let source_sk = format!("{user}#{sk}");
+    let left = noted(&report, NoteKind::AlreadyThere);
+    assert!(
+        left.contains(&ItemKey {
+            pk: user.clone(),
+            sk: source_sk.clone()
+        }),
+        "{source_sk} not noted already there: {left:?}"
+    );
+
+    // Every item written exactly once over both runs (the app's own write aside).
+    let resumed_run = throughput_knob::counts(&env.emulator);
+    assert_eq!(
+        killed_run.items_written + resumed_run.items_written - 1,
+        seeded.conversation_table_items() + seeded.bot_table_items(),
+        "items written by the killed run {killed_run:?} and the resume {resumed_run:?}"
+    );
+}
