@@ -69,6 +69,7 @@ fn verdict(scoped: &ScopedChange, guards: &GuardConfig) -> ResourceVerdict {
         data_fate: DataFate::Unchanged,
         renamed_to: None,
         renamed_from: None,
+        successors: Vec::new(),
         sources: Sources {
             change_set: Some(replacement),
             followed: Some(Witness::ChangeSet),

@@ -23,6 +23,7 @@ pub mod replacement_table;
 pub mod restore;
 pub mod safeguard;
 pub mod stack;
+mod successors;
 pub mod template_diff;
 mod template_refs;
 

@@ -130,9 +130,13 @@ impl Fate {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataFate {
-    /// The data stays where it is: the resource is added, updated in place, or unchanged.
+    /// The data stays where it is: the resource is updated in place (or its change is not a
+    /// replacement), or it is imported with what it already holds.
     #[default]
     Unchanged,
+    /// The deploy creates the resource (`Add`, and the new logical id of a rename): it starts
+    /// empty; nothing it holds came from before the deploy.
+    New,
     /// A new, empty physical resource takes its place (`replacement` `will` or `may`); what
     /// happens to the old one and its data is `fate`, by its `UpdateReplacePolicy`.
     Replaced,
@@ -158,6 +162,9 @@ impl DataFate {
         if v.member_of.is_some() {
             return Self::FollowsCluster;
         }
+        if v.action == Action::Add {
+            return Self::New;
+        }
         if v.action == Action::Remove {
             // A rename too: CloudFormation creates the new id and treats the old one as removed,
             // under its DeletionPolicy.
@@ -175,15 +182,16 @@ impl DataFate {
         }
     }
 
-    /// The data leaves the stack's use (everything but `Unchanged` and `FollowsCluster`).
+    /// The data leaves the stack's use (everything but `Unchanged`, `New` and `FollowsCluster`).
     pub fn leaves_the_stack(self) -> bool {
-        !matches!(self, Self::Unchanged | Self::FollowsCluster)
+        !matches!(self, Self::Unchanged | Self::New | Self::FollowsCluster)
     }
 
     /// The words the safeguard lines use.
     pub fn words(self) -> &'static str {
         match self {
             Self::Unchanged => "unchanged",
+            Self::New => "new and empty (created by the deploy)",
             Self::Replaced => "replaced",
             Self::Destroyed => "destroyed",
             Self::DestroyedWithSnapshot => "destroyed with a final snapshot",
@@ -313,7 +321,7 @@ pub struct ResourceVerdict {
     /// no data of its own (`data_fate` `follows_cluster`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_of: Option<String>,
-    /// What happens to the data: `unchanged` | `replaced` | `destroyed` |
+    /// What happens to the data: `unchanged` | `new` | `replaced` | `destroyed` |
     /// `destroyed_with_snapshot` | `orphaned` | `follows_cluster` | `unknown` (see [`DataFate`]).
     #[serde(default)]
     pub data_fate: DataFate,
@@ -326,6 +334,13 @@ pub struct ResourceVerdict {
     /// On the Add of such a pair: the old logical id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<String>,
+    /// On a removed DynamoDB table (not a rename): the added tables the templates show taking its
+    /// place, each with the same key shape (key attributes, key types, attribute types) and
+    /// referred to, in the new template, by a resource that referred to the removed table (the
+    /// app's functions, environment and policies moved to it). Empty when nothing shows it, and
+    /// when no template was compared; left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<String>,
     /// Which analyses produced the verdict.
     pub sources: Sources,
 }

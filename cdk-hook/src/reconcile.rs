@@ -226,6 +226,9 @@ fn adopt(v: &mut ResourceVerdict, t: ResourceVerdict) {
     if v.causes.is_empty() {
         v.causes = t.causes;
     }
+    if v.successors.is_empty() {
+        v.successors = t.successors;
+    }
     if v.renamed_to.is_none() && v.renamed_from.is_none() {
         v.renamed_to = t.renamed_to;
         v.renamed_from = t.renamed_from;

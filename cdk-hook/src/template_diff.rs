@@ -146,6 +146,7 @@ pub fn compare_templates(
             .find_map(|t| cluster_of(t, &v.logical_id));
     }
     crate::renames::pair_renames(&mut out.verdicts, old_res, new_res);
+    crate::successors::find_successors(&mut out.verdicts, old_res, new_res);
     link_consequences(&mut out.verdicts);
     out
 }
@@ -174,6 +175,7 @@ pub(crate) fn verdict(
         data_fate: DataFate::Unchanged,
         renamed_to: None,
         renamed_from: None,
+        successors: Vec::new(),
         sources: Sources {
             template: Some(replacement),
             followed: Some(Witness::Template),

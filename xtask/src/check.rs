@@ -60,19 +60,27 @@ pub fn run(args: Check) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    let guidance = guidance(&args);
     match args.format() {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),
-        PlanFormat::Table => plan_view::print_plan(&plan, NEXT_STEP, args.verbose),
+        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, &guidance)),
+        PlanFormat::Table => plan_view::print_plan(&plan, &guidance, args.verbose),
     }
     // Under a machine-read stdout (JSON, the Markdown comment) the note goes to stderr.
     plan_view::print_review_sources(&plan, args.format() != PlanFormat::Table);
-    plan_view::append_step_summary(&plan, NEXT_STEP);
+    plan_view::append_step_summary(&plan, &guidance);
     Ok(if plan.gates() {
         ExitCode::from(EXIT_GATED)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn guidance(args: &Check) -> plan_view::Guidance<'_> {
+    plan_view::Guidance {
+        next_step: NEXT_STEP,
+        app_dir: Some(&args.app.app_dir),
+    }
 }
 
 /// The default guarded types, extended by `--guard-config` and `--guard`.
@@ -124,7 +132,7 @@ fn nothing_to_deploy(
     let plan = ReplacementPlan::new(args.stack.name.clone(), change_set_id, Vec::new());
     match args.format() {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, NEXT_STEP)),
+        PlanFormat::Markdown => print!("{}", plan_view::markdown(&plan, &guidance(args))),
         PlanFormat::Table => println!("nothing to deploy: {reason}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -87,8 +87,12 @@ fn show_plan(args: &Deploy, plan: &ReplacementPlan) {
     } else {
         "This deploy re-embeds every bot after the update."
     };
-    crate::plan_view::print_plan(plan, next_step, args.verbose);
-    crate::plan_view::append_step_summary(plan, next_step);
+    let guidance = crate::plan_view::Guidance {
+        next_step,
+        app_dir: Some(&args.app.app_dir),
+    };
+    crate::plan_view::print_plan(plan, &guidance, args.verbose);
+    crate::plan_view::append_step_summary(plan, &guidance);
     crate::plan_view::print_review_sources(plan, false);
 }
 

@@ -3,18 +3,32 @@
 //! then one finding per gating resource saying what happens to its data and what to do. As
 //! Markdown (`check --format markdown`, and `$GITHUB_STEP_SUMMARY`): the pull-request comment.
 
+mod guides;
 mod markdown;
 mod table;
 mod words;
+
+use std::path::Path;
 
 use cdk_hook::{Action, DataFate, Fate, Replacement, ReplacementPlan, ResourceVerdict};
 use console::style;
 
 pub use markdown::{append_step_summary, markdown};
 
-/// `next_step` ends the finding about a replaced vector store that can be re-embedded: what the
-/// user does about it. `verbose` lists every change, not only the guarded ones.
-pub fn print_plan(plan: &ReplacementPlan, next_step: &str, verbose: bool) {
+/// What the findings may point to beyond the plan itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Guidance<'a> {
+    /// Ends the finding about a replaced vector store that can be re-embedded: what the user
+    /// does about it.
+    pub next_step: &'a str,
+    /// The CDK app directory (`--app-dir`), whose repository's `docs/migration/` holds the app's
+    /// own guides; counted only when it holds `cdk.json` (a review of saved templates may run
+    /// anywhere).
+    pub app_dir: Option<&'a Path>,
+}
+
+/// `verbose` lists every change, not only the guarded ones.
+pub fn print_plan(plan: &ReplacementPlan, guidance: &Guidance<'_>, verbose: bool) {
     if plan.resources.is_empty() {
         println!("{}: no resource changes", plan.stack);
         return;
@@ -39,7 +53,7 @@ pub fn print_plan(plan: &ReplacementPlan, next_step: &str, verbose: bool) {
             println!("{line}");
         }
     }
-    for (headline, rest) in sentences(plan, next_step) {
+    for (headline, rest) in sentences(plan, guidance) {
         let text = format!("{headline}{rest}");
         for (i, line) in wrap(&text, width).into_iter().enumerate() {
             // The headline in colour, on the first line (a headline is shorter than any width).
@@ -54,8 +68,8 @@ pub fn print_plan(plan: &ReplacementPlan, next_step: &str, verbose: bool) {
 }
 
 /// The findings as `(headline with its colon, the rest)`; one sentence when nothing gates.
-fn sentences(plan: &ReplacementPlan, next_step: &str) -> Vec<(String, String)> {
-    let found = words::findings(plan, next_step);
+fn sentences(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> Vec<(String, String)> {
+    let found = words::findings(plan, guidance);
     if found.is_empty() {
         return vec![(String::new(), no_gate_sentence(plan))];
     }
@@ -170,6 +184,7 @@ pub(crate) fn replacement_word(r: Replacement) -> &'static str {
 pub(crate) fn data_word(v: &ResourceVerdict) -> String {
     let word = match v.data_fate {
         DataFate::Unchanged => "unchanged",
+        DataFate::New => "new (empty)",
         DataFate::Replaced => "replaced",
         DataFate::Destroyed => "destroyed",
         DataFate::DestroyedWithSnapshot => "destroyed with snapshot",

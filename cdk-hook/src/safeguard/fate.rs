@@ -18,7 +18,8 @@ pub fn data_fate(v: &ResourceVerdict) -> DataFate {
         | DataFate::DestroyedWithSnapshot
         | DataFate::Orphaned) => return known,
         // Unknown: a Remove is taken as the worst (destroyed), anything else as a replacement.
-        DataFate::Unknown | DataFate::Unchanged | DataFate::FollowsCluster => {}
+        // `New` and the others never gate; should one reach here, it is read from its action.
+        DataFate::Unknown | DataFate::Unchanged | DataFate::New | DataFate::FollowsCluster => {}
     }
     if v.action != Action::Remove {
         return DataFate::Replaced;

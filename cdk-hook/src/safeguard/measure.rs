@@ -142,6 +142,7 @@ mod tests {
             caused_by: caused_by.map(str::to_owned),
             renamed_to: None,
             renamed_from: None,
+            successors: Vec::new(),
             sources: Sources::default(),
             member_of: None,
             data_fate: crate::plan::DataFate::default(),

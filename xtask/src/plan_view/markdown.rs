@@ -7,12 +7,12 @@ use std::io::Write;
 
 use cdk_hook::ReplacementPlan;
 
-use super::words;
+use super::{Guidance, words};
 
 /// The comment's text.
-pub fn markdown(plan: &ReplacementPlan, next_step: &str) -> String {
+pub fn markdown(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> String {
     let mut out = String::new();
-    let found = words::findings(plan, next_step);
+    let found = words::findings(plan, guidance);
     if found.is_empty() {
         out.push_str(&format!(
             "### :white_check_mark: `{}`: no guarded resource is replaced or removed\n\n{} resource changes; nothing gates this deploy.\n",
@@ -77,7 +77,7 @@ pub fn escape(text: &str) -> String {
 
 /// Appends the comment to `$GITHUB_STEP_SUMMARY` when GitHub Actions sets it (the job's summary
 /// page). A failure to write is a warning: the review itself stands.
-pub fn append_step_summary(plan: &ReplacementPlan, next_step: &str) {
+pub fn append_step_summary(plan: &ReplacementPlan, guidance: &Guidance<'_>) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return;
     };
@@ -85,7 +85,7 @@ pub fn append_step_summary(plan: &ReplacementPlan, next_step: &str) {
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut f| writeln!(f, "{}", markdown(plan, next_step)));
+        .and_then(|mut f| writeln!(f, "{}", markdown(plan, guidance)));
     if let Err(e) = written {
         eprintln!(
             "warning: could not append the plan to GITHUB_STEP_SUMMARY ({}): {e}",

@@ -4,9 +4,15 @@
 
 use cdk_hook::{Action, DataFate, Fate, GuardClass, Replacement, ReplacementPlan, ResourceVerdict};
 
+use super::Guidance;
+use super::guides;
+
 /// Bedrock Chat's conversation table (construct `Database/ConversationTable`): it holds every
 /// conversation and every bot definition.
 const CONVERSATION_TABLE: &str = "DatabaseConversationTable";
+
+/// The conversation table's construct id: the name the app's migration guides use for it.
+const CONVERSATION_CONSTRUCT: &str = "ConversationTable";
 
 /// One gating resource, in words.
 #[derive(Debug, Clone)]
@@ -41,13 +47,17 @@ impl Finding<'_> {
     }
 }
 
-/// `next_step` is what re-embeds the vector store when the new stack can (check: run migrate;
-/// deploy: it runs by itself).
-pub fn findings<'a>(plan: &'a ReplacementPlan, next_step: &str) -> Vec<Finding<'a>> {
-    plan.gating().map(|v| finding(plan, v, next_step)).collect()
+/// `guidance.next_step` is what re-embeds the vector store when the new stack can (check: run
+/// migrate; deploy: it runs by itself).
+pub fn findings<'a>(plan: &'a ReplacementPlan, guidance: &Guidance<'_>) -> Vec<Finding<'a>> {
+    plan.gating().map(|v| finding(plan, v, guidance)).collect()
 }
 
-fn finding<'a>(plan: &'a ReplacementPlan, v: &'a ResourceVerdict, next_step: &str) -> Finding<'a> {
+fn finding<'a>(
+    plan: &'a ReplacementPlan,
+    v: &'a ResourceVerdict,
+    guidance: &Guidance<'_>,
+) -> Finding<'a> {
     let trigger = v.guard == GuardClass::MigrationTrigger;
     let headline = match (v.data_fate, v.fate) {
         (DataFate::Replaced, _) if trigger => "REPLACEMENT",
@@ -59,9 +69,9 @@ fn finding<'a>(plan: &'a ReplacementPlan, v: &'a ResourceVerdict, next_step: &st
         _ => "DATA LOSS",
     };
     let todo = if trigger {
-        vector_store_todo(plan, v, next_step)
+        vector_store_todo(plan, v, guidance.next_step)
     } else if v.logical_id.starts_with(CONVERSATION_TABLE) {
-        conversation_todo(plan, v)
+        conversation_todo(plan, v, guidance)
     } else {
         generic_todo(v.data_fate)
     };
@@ -83,6 +93,7 @@ fn verb(v: &ResourceVerdict) -> String {
         DataFate::Destroyed => "is destroyed",
         DataFate::DestroyedWithSnapshot => "is destroyed with a final snapshot",
         DataFate::Orphaned => "is orphaned",
+        DataFate::New => "is new",
         DataFate::Unchanged | DataFate::FollowsCluster => "is unchanged",
         DataFate::Unknown => "may be replaced or removed",
     };
@@ -143,6 +154,7 @@ fn fate_text(v: &ResourceVerdict, trigger: bool) -> String {
             "it stays in the account with {data} (DeletionPolicy Retain), but the stack no longer manages or uses it"
         ),
         DataFate::Unknown => format!("{data} may go with it; how is unknown"),
+        DataFate::New => "it starts empty: the deploy creates it".to_owned(),
         DataFate::Unchanged | DataFate::FollowsCluster => "nothing happens to the data".to_owned(),
     }
 }
@@ -159,7 +171,7 @@ fn generic_todo(fate: DataFate) -> String {
             "Move what the app still needs out of it first; delete it yourself when done."
                 .to_owned()
         }
-        DataFate::Unchanged | DataFate::FollowsCluster => String::new(),
+        DataFate::Unchanged | DataFate::New | DataFate::FollowsCluster => String::new(),
     }
 }
 
@@ -193,32 +205,176 @@ fn vector_store_todo(plan: &ReplacementPlan, v: &ResourceVerdict, next_step: &st
     )
 }
 
-/// The conversation table holds every conversation and bot: say where the app's data goes and
-/// what to do first.
-fn conversation_todo(plan: &ReplacementPlan, v: &ResourceVerdict) -> String {
-    let mut new_tables: Vec<&str> = plan
-        .resources
-        .iter()
-        .filter(|r| r.action == Action::Add && r.resource_type == "AWS::DynamoDB::Table")
-        .map(|r| r.logical_id.as_str())
-        .collect();
-    // Sorted, so the sentence reads the same whatever order the review listed them in.
-    new_tables.sort_unstable();
-    let to = if new_tables.is_empty() {
-        "a new, empty table".to_owned()
-    } else {
-        format!("new, empty tables ({})", new_tables.join(", "))
+/// The conversation table holds every conversation and bot: say where the app's data goes (only
+/// as far as the plan shows it), what to do first, and the app's guide when there is one.
+fn conversation_todo(
+    plan: &ReplacementPlan,
+    v: &ResourceVerdict,
+    guidance: &Guidance<'_>,
+) -> String {
+    let (to, new_tables) = destination(plan, v);
+    let kept = v.data_fate == DataFate::Orphaned
+        || (v.data_fate == DataFate::Replaced && v.fate == Some(Fate::Retained));
+    // A policy nobody could read is not said to delete: it may.
+    let deleted = match v.fate {
+        Some(Fate::Deleted | Fate::Snapshotted) if v.data_fate != DataFate::Unknown => "is",
+        _ => "may be",
     };
-    let first = if v.data_fate == DataFate::Orphaned {
-        "The old table keeps them: before users come back, copy its data to the new tables \
-         (Bedrock Chat's migration guide for this release has the script)."
+    let convert = if changes_key(v) {
+        ", converted to its new key schema"
     } else {
-        "The old table is deleted with them: first take an on-demand backup (or export it), \
-         then copy the data to the new tables (Bedrock Chat's migration guide for this release \
-         has the script)."
+        ""
     };
+    let first = match (kept, new_tables) {
+        (true, Some(tables)) => {
+            format!("The old table keeps them: before users come back, copy its data to {tables}.")
+        }
+        (true, None) => "The old table keeps them, outside the stack.".to_owned(),
+        (false, Some(tables)) => format!(
+            "The old table {deleted} deleted with them: first take an on-demand backup (or \
+             export it), then copy the data to {tables}{convert}."
+        ),
+        (false, None) => format!(
+            "The old table {deleted} deleted with them: first take an on-demand backup (or \
+             export it)."
+        ),
+    };
+    let guide =
+        guides::look(guidance.app_dir, CONVERSATION_CONSTRUCT).sentence(CONVERSATION_CONSTRUCT);
     format!(
-        "Conversations and bots: the app moves to {to}, so after the deploy users see none of \
-         theirs. {first}"
+        "Conversations and bots: {to}, so after the deploy users see none of theirs. {first} {guide}"
     )
+}
+
+/// The replacement's cause is the key schema: the items do not fit the new table as they are.
+fn changes_key(v: &ResourceVerdict) -> bool {
+    v.causes
+        .iter()
+        .any(|c| c.property.as_deref() == Some("KeySchema"))
+}
+
+/// Where the app moves, in words, and the noun for "copy to ..." when the plan names a place.
+/// Only what the plan shows: the table that replaces it under its logical id, a rename, or the
+/// successors the template comparison found (same key shape, its references moved there). An
+/// added table without that evidence is not named (Bedrock Chat's websocket session table
+/// arrived beside the conversation table, not in its place).
+fn destination(plan: &ReplacementPlan, v: &ResourceVerdict) -> (String, Option<String>) {
+    if let Some(new) = &v.renamed_to {
+        return (
+            format!("the app moves to {new}, a new, empty table"),
+            Some(new.clone()),
+        );
+    }
+    if v.action != Action::Remove {
+        let to = if v.replacement == Replacement::Will {
+            "the app moves to the new, empty table that replaces it (the same logical id)"
+        } else {
+            "if it is replaced, the app moves to a new, empty table under the same logical id"
+        };
+        return (to.to_owned(), Some("the new table".to_owned()));
+    }
+    match v.successors.as_slice() {
+        [] if plan.sources.template => (
+            "the app stops using it, and no table in the new template is shown to take its \
+             place (no added table with its key took over what referred to it)"
+                .to_owned(),
+            None,
+        ),
+        [] => (
+            "the app stops using it; where the app keeps them now is not shown (no template \
+             was compared)"
+                .to_owned(),
+            None,
+        ),
+        [one] => (
+            format!(
+                "the app moves to a new, empty table ({one}: it has the old table's key, and what \
+                 referred to the old table refers to it now)"
+            ),
+            Some(format!("the new table ({one})")),
+        ),
+        many => (
+            format!(
+                "the app moves to new, empty tables ({}: each has the old table's key, and what \
+                 referred to the old table refers to them now)",
+                many.join(", ")
+            ),
+            Some("the new tables".to_owned()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The v2 conversation table leaving the stack under `policy`, with `successors`.
+    fn removed_table(policy: Option<&str>, successors: &[&str]) -> ResourceVerdict {
+        serde_json::from_value(serde_json::json!({
+            "logical_id": "DatabaseConversationTable03F3FD7A",
+            "resource_type": "AWS::DynamoDB::Table",
+            "action": "Remove",
+            "replacement": "no",
+            "data_fate": match policy {
+                Some("retained") => "orphaned",
+                Some("deleted") => "destroyed",
+                _ => "unknown",
+            },
+            "fate": policy,
+            "guard": "stateful",
+            "causes": [],
+            "successors": successors,
+            "sources": {"disagree": false},
+        }))
+        .expect("a verdict")
+    }
+
+    fn todo_of(v: ResourceVerdict, templates_compared: bool) -> String {
+        let mut plan = ReplacementPlan::new("BedrockChatStack".to_owned(), None, vec![v]);
+        plan.sources.template = templates_compared;
+        let guidance = Guidance {
+            next_step: "",
+            app_dir: None,
+        };
+        findings(&plan, &guidance)[0].todo.clone()
+    }
+
+    #[test]
+    fn a_destination_is_named_only_from_the_plan() {
+        let orphaned = todo_of(removed_table(Some("retained"), &["V3Conv"]), true);
+        assert!(
+            orphaned.starts_with(
+                "Conversations and bots: the app moves to a new, empty table (V3Conv: it has the \
+                 old table's key, and what referred to the old table refers to it now), so after \
+                 the deploy users see none of theirs. The old table keeps them: before users come \
+                 back, copy its data to the new table (V3Conv)."
+            ),
+            "{orphaned}"
+        );
+        let no_evidence = todo_of(removed_table(Some("deleted"), &[]), true);
+        assert!(
+            no_evidence.starts_with(
+                "Conversations and bots: the app stops using it, and no table in the new \
+                 template is shown to take its place (no added table with its key took over what \
+                 referred to it), so after the deploy users see none of theirs. The old table is \
+                 deleted with them: first take an on-demand backup (or export it). "
+            ),
+            "{no_evidence}"
+        );
+        let change_set_only = todo_of(removed_table(None, &[]), false);
+        assert!(
+            change_set_only
+                .contains("where the app keeps them now is not shown (no template was compared)")
+                && change_set_only.contains("The old table may be deleted with them"),
+            "{change_set_only}"
+        );
+        for todo in [orphaned, no_evidence, change_set_only] {
+            assert!(
+                todo.ends_with(
+                    "(pass --app-dir to have the review read them for ConversationTable)."
+                ),
+                "{todo}"
+            );
+        }
+    }
 }
