@@ -1,9 +1,12 @@
-//! `cargo xtask check --template-diff` on the real `BedrockChatStack` templates of six Bedrock Chat
-//! releases (`../shared/bedrock-chat-templates/`, see its README): each consecutive pair gives the
-//! right words for what happens to the data, no pair reports a rename, and every resource's
-//! verdict agrees with the CDK's own diff library (`@aws-cdk/cloudformation-diff`, pinned in
-//! `tests/cfn-diff/`, installed by `cargo xtask setup`), or the difference is named here with
-//! its reason. No emulator: `--template-diff` makes no AWS call.
+//! `cargo xtask check --template-diff` on the real `BedrockChatStack` templates of twelve Bedrock
+//! Chat releases (`tests/real-templates/`, see its README): each consecutive pair, and the upgrades
+//! that skip releases where the words matter, gives the right words for what happens to the data
+//! and claims nothing the templates and the app's files do not show (no table named as where the
+//! data moves without evidence, no migration guide that is not there); no pair reports a rename;
+//! and every resource's verdict agrees with the CDK's own diff library
+//! (`@aws-cdk/cloudformation-diff`, pinned in `tests/cfn-diff/`, installed by `cargo xtask
+//! setup`), or the difference is named here with its reason. No emulator: `--template-diff`
+//! makes no AWS call.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,27 +16,50 @@ use serde_json::Value;
 use tests::project_root;
 use tests::xtask::{binary, printed};
 
-const RELEASES: [&str; 6] = ["v0.4.10", "v1.0.0", "v1.4.0", "v2.0.0", "v2.10.0", "v3.0.0"];
+/// Every release under `tests/real-templates/`, oldest first.
+const RELEASES: [&str; 12] = [
+    "v0.1.0", "v0.2.4", "v0.3.0", "v0.4.0", "v0.4.2", "v0.4.10", "v1.0.0", "v1.4.0", "v2.0.0",
+    "v2.10.0", "v3.0.0", "v3.17.0",
+];
+
+/// Upgrades that skip releases, where the words could say more than the templates show: the
+/// conversation table replaced (new key schema) while the websocket session table arrives beside
+/// it, and the v3 tables reached from v2 at the newest release.
+const JUMPS: [(&str, &str); 4] = [
+    ("v0.1.0", "v0.3.0"),
+    ("v0.2.4", "v0.4.2"),
+    ("v0.2.4", "v0.4.10"),
+    ("v2.10.0", "v3.17.0"),
+];
+
+/// The conversation table's logical id (the same in every release that has it).
+const CONVERSATION: &str = "DatabaseConversationTable03F3FD7A";
+
+fn release_dir(release: &str) -> PathBuf {
+    project_root().join("tests/real-templates").join(release)
+}
 
 fn template(release: &str) -> PathBuf {
-    let path = project_root()
-        .join("../shared/bedrock-chat-templates")
-        .join(release)
-        .join("BedrockChatStack.template.json");
-    assert!(
-        path.exists(),
-        "{} is missing: the real templates live in ../shared/bedrock-chat-templates/ beside the \
-         workspace (see its README)",
-        path.display()
-    );
+    let path = release_dir(release).join("BedrockChatStack.template.json");
+    assert!(path.exists(), "{} is missing", path.display());
     path
 }
 
-fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
+/// The release's CDK app directory as the tool sees it: its `cdk.json`, and beside it the
+/// release's `docs/migration/` guides when the release has them.
+fn app_dir(release: &str) -> PathBuf {
+    release_dir(release).join("cdk")
+}
+
+fn consecutive() -> impl Iterator<Item = (&'static str, &'static str)> {
     RELEASES
         .iter()
         .copied()
         .zip(RELEASES.iter().copied().skip(1))
+}
+
+fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    consecutive().chain(JUMPS)
 }
 
 /// `xtask check --template-diff OLD NEW ARGS`, with no terminal and no step summary.
@@ -59,6 +85,13 @@ fn resources(plan: &Value) -> &Vec<Value> {
     plan["resources"].as_array().expect("resources")
 }
 
+fn verdict<'a>(plan: &'a Value, id: &str) -> &'a Value {
+    resources(plan)
+        .iter()
+        .find(|v| v["logical_id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in the plan"))
+}
+
 /// The impact cloudformation-diff gives every resource that differs: id -> (type, impact).
 fn cfn_diff(old: &str, new: &str) -> BTreeMap<String, (String, String)> {
     let dir = project_root().join("tests/cfn-diff");
@@ -72,7 +105,7 @@ fn cfn_diff(old: &str, new: &str) -> BTreeMap<String, (String, String)> {
         .arg(dir.join("impacts.js"))
         .args([template(old), template(new)])
         .output()
-        .expect("run node (Node.js 20+ is required; see README.md)");
+        .expect("run node (Node.js 20+ is required)");
     assert!(out.status.success(), "impacts.js: {}", printed(&out));
     let json: BTreeMap<String, Value> = serde_json::from_slice(&out.stdout).expect("impacts JSON");
     json.into_iter()
@@ -105,6 +138,12 @@ fn known_difference(v: &Value, ours: &str, theirs: &str) -> Option<&'static str>
         .as_array()
         .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["evaluation"] == "Dynamic"));
     match (ours, theirs) {
+        ("UNKNOWN", "WILL_UPDATE") if ty.starts_with("Custom::") => Some(
+            "a custom resource whose properties change: cloudformation-diff takes it as an update; \
+             the review says `unknown` (only its handler knows whether it returns a new physical \
+             id, which CloudFormation treats as a replacement), which gates nothing of an \
+             unguarded type",
+        ),
         ("UNKNOWN", "NO_CHANGE") if ty.starts_with("Custom::") => Some(
             "a custom resource: cloudformation-diff has no spec for it and counts its property \
              changes as no change; the review says `unknown` (only its handler knows), which \
@@ -186,7 +225,18 @@ fn gates(v: &Value) -> bool {
 }
 
 fn text_of(old: &str, new: &str) -> (Option<i32>, String) {
-    let out = check(old, new, &[]);
+    text_with(old, new, &[])
+}
+
+/// The review as a person reads it, with `--app-dir` set to the new release's app directory
+/// (the checkout being deployed).
+fn text_in_app(old: &str, new: &str) -> (Option<i32>, String) {
+    let app = app_dir(new);
+    text_with(old, new, &["--app-dir", app.to_str().unwrap()])
+}
+
+fn text_with(old: &str, new: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = check(old, new, args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -202,7 +252,7 @@ fn assert_lacks(text: &str, needle: &str) {
 }
 
 #[test]
-fn each_pair_says_what_happens_to_the_data() {
+fn no_pair_reports_a_rename() {
     for (old, new) in pairs() {
         let plan = plan_of(old, new);
         let renamed: Vec<&Value> = resources(&plan)
@@ -217,7 +267,214 @@ fn each_pair_says_what_happens_to_the_data() {
         assert_lacks(&text, "(rename)");
         assert_lacks(&text, "renamed to");
     }
+}
 
+/// What is added is new and empty, in the JSON and in the table, on every pair.
+#[test]
+fn added_resources_are_new_and_empty() {
+    for (old, new) in pairs() {
+        let plan = plan_of(old, new);
+        for v in resources(&plan) {
+            let fate = v["data_fate"].as_str().unwrap();
+            let id = v["logical_id"].as_str().unwrap();
+            match v["action"].as_str().unwrap() {
+                "Add" if v.get("member_of").is_none() => {
+                    assert_eq!(fate, "new", "{old} -> {new} {id}: {v:#}")
+                }
+                "Add" => assert_eq!(fate, "follows_cluster", "{old} -> {new} {id}"),
+                _ => assert_ne!(fate, "new", "{old} -> {new} {id}: {v:#}"),
+            }
+        }
+    }
+    // v0.3.0 -> v0.4.0 adds the vector store: its row says so.
+    let (code, text) = text_of("v0.3.0", "v0.4.0");
+    assert_eq!(code, Some(0), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("VectorStoreClusterEFE7D2F8"))
+        .unwrap_or_else(|| panic!("no row for the new cluster:\n{text}"));
+    assert!(row.contains("Add") && row.contains("new (empty)"), "{row}");
+}
+
+/// The finding about the conversation table, as a person reads it.
+fn conversation_finding(text: &str) -> Option<&str> {
+    text.lines()
+        .find(|l| l.contains(&format!(": {CONVERSATION} (")))
+}
+
+/// On every pair, with and without the app directory: a table is named as where the app moves
+/// only when it replaces the old one under its id or the plan lists it as a successor (same key
+/// shape, the references moved to it); a migration guide is named only when the release has that
+/// file and it names the table, and then it is named; no sentence claims a guide it did not read.
+#[test]
+fn the_words_claim_only_what_the_templates_and_the_app_show() {
+    for (old, new) in pairs() {
+        let plan = plan_of(old, new);
+        let added_tables: Vec<&str> = resources(&plan)
+            .iter()
+            .filter(|v| v["action"] == "Add" && v["resource_type"] == "AWS::DynamoDB::Table")
+            .map(|v| v["logical_id"].as_str().unwrap())
+            .collect();
+        let successors: Vec<&str> = resources(&plan)
+            .iter()
+            .filter_map(|v| v["successors"].as_array())
+            .flatten()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        for (text, in_app) in [
+            (text_of(old, new).1, false),
+            (text_in_app(old, new).1, true),
+        ] {
+            assert_lacks(&text, "migration guide for this release");
+            assert_lacks(&text, "has the script");
+            let Some(finding) = conversation_finding(&text) else {
+                continue;
+            };
+            for table in &added_tables {
+                assert!(
+                    successors.contains(table) || !finding.contains(table),
+                    "{old} -> {new}: {table} named without evidence:\n{finding}"
+                );
+            }
+            guides_hold(new, finding, in_app);
+        }
+    }
+}
+
+/// The guide sentence of `finding` against the release's `docs/migration/`.
+fn guides_hold(new: &str, finding: &str, in_app: bool) {
+    if !in_app {
+        assert_has(finding, "was not looked up");
+        assert_lacks(finding, ".md");
+        return;
+    }
+    let folder = release_dir(new).join("docs/migration");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        assert_has(
+            finding,
+            "The app has no migration guide to follow: there is no ",
+        );
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let names_it = text.contains("ConversationTable ") || text.contains("ConversationTable`");
+        assert_eq!(
+            finding.contains(&format!("/{name}")),
+            names_it,
+            "{new}: {name} {} ConversationTable:\n{finding}",
+            if names_it { "names" } else { "does not name" }
+        );
+    }
+}
+
+/// The early upgrades that replace the conversation table (v0.3.0's new key schema), alone and
+/// with the websocket session table arriving beside it in the same deploy.
+#[test]
+fn early_upgrades_replace_the_conversation_table_in_place() {
+    for (old, new) in [
+        ("v0.2.4", "v0.3.0"),
+        ("v0.1.0", "v0.3.0"),
+        ("v0.2.4", "v0.4.2"),
+        ("v0.2.4", "v0.4.10"),
+    ] {
+        let plan = plan_of(old, new);
+        assert_eq!(
+            gating(&plan),
+            [(CONVERSATION.to_owned(), "replaced".to_owned())],
+            "{old} -> {new}"
+        );
+        let (code, text) = text_in_app(old, new);
+        assert_eq!(code, Some(3), "{text}");
+        let finding = conversation_finding(&text).expect("the table's finding");
+        assert!(
+            finding.starts_with(&format!(
+                "DATA LOSS: {CONVERSATION} (AWS::DynamoDB::Table) will be replaced (KeySchema): "
+            )),
+            "{finding}"
+        );
+        assert_has(
+            finding,
+            "Conversations and bots: the app moves to the new, empty table that replaces it \
+             (the same logical id), so after the deploy users see none of theirs. The old table \
+             is deleted with them: first take an on-demand backup (or export it), then copy the \
+             data to the new table, converted to its new key schema. The app has no migration \
+             guide to follow: there is no ",
+        );
+        assert!(
+            finding.ends_with(&format!("{new}/docs/migration.")),
+            "{finding}"
+        );
+    }
+    // The websocket session table is new and empty, and the finding does not send the data there.
+    let plan = plan_of("v0.2.4", "v0.4.2");
+    let sessions = verdict(&plan, "DatabaseWebsocketSessionTable2302422E");
+    assert_eq!(
+        (&sessions["action"], &sessions["data_fate"]),
+        (&Value::from("Add"), &Value::from("new"))
+    );
+    let (_, text) = text_in_app("v0.2.4", "v0.4.2");
+    assert_lacks(
+        conversation_finding(&text).unwrap(),
+        "DatabaseWebsocketSessionTable",
+    );
+}
+
+/// v2 -> v3: the conversation table is orphaned and the app moves to two new tables that the
+/// templates show taking its place; v3's app has the guide that names the table.
+#[test]
+fn v3_moves_to_the_tables_the_templates_show_and_names_the_guide() {
+    for new in ["v3.0.0", "v3.17.0"] {
+        let plan = plan_of("v2.10.0", new);
+        assert_eq!(
+            gating(&plan),
+            [(CONVERSATION.to_owned(), "orphaned".to_owned())]
+        );
+        assert_eq!(
+            verdict(&plan, CONVERSATION)["successors"],
+            serde_json::json!([
+                "DatabaseBotTableV3201CEEA9",
+                "DatabaseConversationTableV3C1D85773"
+            ])
+        );
+        let (code, text) = text_in_app("v2.10.0", new);
+        assert_eq!(code, Some(3), "{text}");
+        assert_has(
+            &text,
+            "ORPHANED: DatabaseConversationTable03F3FD7A (AWS::DynamoDB::Table) is orphaned (removed from the template): \
+             it stays in the account with its data (DeletionPolicy Retain), but the stack no longer manages or uses it.",
+        );
+        assert_has(
+            &text,
+            "the app moves to new, empty tables (DatabaseBotTableV3201CEEA9, \
+             DatabaseConversationTableV3C1D85773: each has the old table's key, and what referred \
+             to the old table refers to them now)",
+        );
+        assert_has(&text, "copy its data to the new tables");
+        let guide = release_dir(new).join("docs/migration/V2_TO_V3.md");
+        assert_has(
+            &text,
+            &format!(
+                "The app's migration guide {} names ConversationTable: read it before the deploy.",
+                guide.display()
+            ),
+        );
+        assert_lacks(&text, "DATA LOSS");
+        assert_lacks(&text, "UpdateReplacePolicy");
+    }
+    // Without the app directory nothing is claimed about a guide.
+    let (_, text) = text_of("v2.10.0", "v3.0.0");
+    assert_has(
+        &text,
+        "Whether the app has a migration guide for this was not looked up: Bedrock Chat keeps \
+         its guides in docs/migration/ beside cdk/",
+    );
+}
+
+#[test]
+fn the_vector_store_upgrades_say_what_happens_to_the_vectors() {
     // v0.4.10 -> v1.0.0: the cluster is replaced (StorageEncrypted); its writer follows it and
     // holds no data, so it has no line of its own.
     let plan = plan_of("v0.4.10", "v1.0.0");
@@ -228,10 +485,7 @@ fn each_pair_says_what_happens_to_the_data() {
             "replaced".to_owned()
         )]
     );
-    let writer = resources(&plan)
-        .iter()
-        .find(|v| v["logical_id"] == "VectorStoreClusterwriter113530F5")
-        .expect("the writer");
+    let writer = verdict(&plan, "VectorStoreClusterwriter113530F5");
     assert_eq!(writer["data_fate"], "follows_cluster");
     assert_eq!(writer["member_of"], "VectorStoreClusterEFE7D2F8");
     assert_eq!(plan["migration_needed"], true);
@@ -246,31 +500,6 @@ fn each_pair_says_what_happens_to_the_data() {
     );
     assert_lacks(&text, "DATA LOSS");
     assert_lacks(&text, "may be deleted");
-
-    // v1.0.0 -> v1.4.0: two buckets leave the stack (DeletionPolicy Delete); the new CodeBuild
-    // bucket is an addition, not a rename of the API-publish bucket.
-    let plan = plan_of("v1.0.0", "v1.4.0");
-    assert_eq!(
-        gating(&plan),
-        [
-            (
-                "ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1".to_owned(),
-                "destroyed".to_owned()
-            ),
-            ("DocumentBucketAE41E5A9".to_owned(), "destroyed".to_owned()),
-        ]
-    );
-    let (code, text) = text_of("v1.0.0", "v1.4.0");
-    assert_eq!(code, Some(3), "{text}");
-    assert_has(
-        &text,
-        "DATA LOSS: DocumentBucketAE41E5A9 (AWS::S3::Bucket) is destroyed (removed from the template): \
-         it is deleted and its data with it, no snapshot (DeletionPolicy Delete).",
-    );
-    assert_has(
-        &text,
-        "DATA LOSS: ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1 (AWS::S3::Bucket) is destroyed",
-    );
 
     // v1.4.0 -> v2.0.0: the vector store and the embedding task leave the stack.
     let plan = plan_of("v1.4.0", "v2.0.0");
@@ -305,35 +534,48 @@ fn each_pair_says_what_happens_to_the_data() {
     assert_lacks(&text, "cargo xtask migrate");
     assert_lacks(&text, "REPLACEMENT:");
     assert_lacks(&text, "may be deleted");
+}
 
-    // v2.0.0 -> v2.10.0: nothing guarded is replaced or removed.
-    let (code, text) = text_of("v2.0.0", "v2.10.0");
-    assert_eq!(code, Some(0), "{text}");
-    assert_has(&text, "no guarded resource is replaced or removed");
-
-    // v2.10.0 -> v3.0.0: the conversation table (Retain) is orphaned; two new tables arrive.
-    let plan = plan_of("v2.10.0", "v3.0.0");
+#[test]
+fn the_bucket_upgrades_and_the_quiet_ones() {
+    // v1.0.0 -> v1.4.0: two buckets leave the stack (DeletionPolicy Delete); the new CodeBuild
+    // bucket is an addition, not a rename of the API-publish bucket.
+    let plan = plan_of("v1.0.0", "v1.4.0");
     assert_eq!(
         gating(&plan),
-        [(
-            "DatabaseConversationTable03F3FD7A".to_owned(),
-            "orphaned".to_owned()
-        )]
+        [
+            (
+                "ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1".to_owned(),
+                "destroyed".to_owned()
+            ),
+            ("DocumentBucketAE41E5A9".to_owned(), "destroyed".to_owned()),
+        ]
     );
-    let (code, text) = text_of("v2.10.0", "v3.0.0");
+    let (code, text) = text_of("v1.0.0", "v1.4.0");
     assert_eq!(code, Some(3), "{text}");
     assert_has(
         &text,
-        "ORPHANED: DatabaseConversationTable03F3FD7A (AWS::DynamoDB::Table) is orphaned (removed from the template): \
-         it stays in the account with its data (DeletionPolicy Retain), but the stack no longer manages or uses it.",
+        "DATA LOSS: DocumentBucketAE41E5A9 (AWS::S3::Bucket) is destroyed (removed from the template): \
+         it is deleted and its data with it, no snapshot (DeletionPolicy Delete).",
     );
     assert_has(
         &text,
-        "the app moves to new, empty tables (DatabaseBotTableV3201CEEA9, DatabaseConversationTableV3C1D85773)",
+        "DATA LOSS: ApiPublishCodebuildApiPublishCodebuildBucket64F4A6B1 (AWS::S3::Bucket) is destroyed",
     );
-    assert_has(&text, "copy its data to the new tables");
-    assert_lacks(&text, "DATA LOSS");
-    assert_lacks(&text, "UpdateReplacePolicy");
+
+    // Nothing guarded is replaced or removed on these.
+    for (old, new) in [
+        ("v0.1.0", "v0.2.4"),
+        ("v0.3.0", "v0.4.0"),
+        ("v0.4.0", "v0.4.2"),
+        ("v0.4.2", "v0.4.10"),
+        ("v2.0.0", "v2.10.0"),
+        ("v3.0.0", "v3.17.0"),
+    ] {
+        let (code, text) = text_of(old, new);
+        assert_eq!(code, Some(0), "{old} -> {new}: {text}");
+        assert_has(&text, "no guarded resource is replaced or removed");
+    }
 }
 
 #[test]
