@@ -7,13 +7,18 @@
 //! - The classifier figure of the `check` issue: a change set of 2,000 resource changes.
 //! - With `--copy`, only the copy-back figures (`copy.rs`): the copy script against a plain
 //!   `\copy` stream on a local PostgreSQL with pgvector.
+//! - With `--tables`, only the v2 -> v3 table migration's figures (`tables.rs`): `migrate-tables`
+//!   against Bedrock Chat's own script (`upstream.rs`) under the emulator's write limit.
 //!
-//! The report keeps both parts: each kind of run replaces its own and leaves the other's.
+//! The report keeps every part: each kind of run replaces its own keys and leaves the others'.
 
 mod copy;
 mod launches;
 mod probe;
 mod table;
+mod tables;
+mod tables_env;
+mod upstream;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -47,6 +52,10 @@ pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
     }
     let xtask = work.join("xtask");
     std::fs::copy(std::env::current_exe()?, &xtask).context("copying the xtask binary")?;
+    if args.tables {
+        tables::run(&dir, &work, &xtask, args.items)?;
+        return Ok(ExitCode::SUCCESS);
+    }
 
     eprintln!("==> emulator and the fixture app at v1 (the real CDK CLI)");
     let emulator = Emulator::start_in(&work.join("emulator"));

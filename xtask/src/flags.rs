@@ -614,6 +614,14 @@ pub struct Bench {
     /// PostgreSQL with pgvector, per shape of bots (no emulator).
     #[arg(long, conflicts_with_all = ["scan_only", "baseline_max_secs"])]
     pub copy: bool,
+    /// Only the v2 -> v3 table migration's figures: `migrate-tables` against Bedrock Chat's own
+    /// script (v3.0.0) on one emulator, under a write limit chosen below moto's raw rate.
+    #[arg(long, conflicts_with_all = ["scan_only", "baseline_max_secs", "copy"])]
+    pub tables: bool,
+    /// Items of the v2 conversation table for `--tables`, in the app's mix of kinds; a table of
+    /// one tenth of it gives the second size for peak RSS.
+    #[arg(long, default_value_t = 100_000, requires = "tables")]
+    pub items: usize,
 }
 
 #[cfg(feature = "dev")]
