@@ -44,3 +44,11 @@ pub fn counts(emulator: &Emulator) -> ThroughputCounts {
         partial_batches: number("partial_batches"),
     }
 }
+
+/// Throttles every DynamoDB write while `on` (not an AWS behaviour): a run's writes stand still,
+/// so a test can look at what it wrote and kill it at a known point. The counters go on.
+pub fn hold_writes(emulator: &Emulator, on: bool) {
+    ureq::post(&format!("{}{PATH}", emulator.endpoint()))
+        .send_json(json!({"hold": on}))
+        .expect("hold the DynamoDB writes");
+}

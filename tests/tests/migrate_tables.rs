@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 use migrate::tables::TablesReport;
 use migrate::tables::counts::NoteKind;
 use migrate::tables::kinds::Kind;
@@ -298,45 +298,111 @@ async fn page_in_progress(
         .unwrap_or_default()
 }
 
-/// A bot of the page in progress that the run has already written to the v3 bot table: (user,
-/// v3 SK). Written but not checkpointed, so the resume meets it again.
-async fn written_bot_of_the_page_in_progress(
+/// Which of `keys` (PK, SK) `table` holds (BatchGetItem, 100 keys a call).
+async fn held_keys(
     env: &Deployed,
-    v2_table: &str,
-    dir: &Path,
-) -> Option<(String, String)> {
-    let (_, bots) = v3_tables(env);
-    for item in page_in_progress(env, v2_table, dir).await {
-        let pk = item["PK"].as_s().unwrap();
-        let sk = item["SK"].as_s().unwrap();
-        let Some(id) = sk.strip_prefix(&format!("{pk}#BOT#")) else {
-            continue;
-        };
-        let v3_sk = format!("BOT#{id}");
-        if get(env, &bots, pk, &v3_sk).await.is_some() {
-            return Some((pk.clone(), v3_sk));
+    table: &str,
+    keys: &[(String, String)],
+) -> BTreeSet<(String, String)> {
+    let mut held = BTreeSet::new();
+    for chunk in keys.chunks(100) {
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for (pk, sk) in chunk {
+            request = request.keys(HashMap::from([
+                ("PK".to_owned(), AttributeValue::S(pk.clone())),
+                ("SK".to_owned(), AttributeValue::S(sk.clone())),
+            ]));
+        }
+        let answer = env
+            .ddb()
+            .batch_get_item()
+            .request_items(table, request.build().unwrap())
+            .send()
+            .await
+            .expect("look items up");
+        assert!(
+            answer.unprocessed_keys().is_none_or(|u| u.is_empty()),
+            "the emulator answers every key"
+        );
+        for item in answer
+            .responses()
+            .and_then(|r| r.get(table))
+            .into_iter()
+            .flatten()
+        {
+            let text = |name: &str| item[name].as_s().unwrap().clone();
+            held.insert((text("PK"), text("SK")));
         }
     }
-    None
+    held
 }
 
-/// Waits (on the journal and the v3 table, not the clock) until the run has checkpointed a page
-/// and written a bot of the next one; fails if the run ends first.
-async fn wait_for_a_checkpoint_and_a_bot_beyond_it(
+/// A bot of the page in progress that the run has already written to the v3 bot table, while
+/// another item of that page is not written yet (so the page is not checkpointed, and cannot
+/// be while the writes are held): (user, v3 SK). The resume must meet that bot again.
+async fn written_bot_of_an_unfinished_page(
     env: &Deployed,
     v2_table: &str,
-    child: &mut std::process::Child,
+    seeded: &SeededV2,
+) -> Option<(String, String)> {
+    let (conversations, bots) = v3_tables(env);
+    let (mut bot_keys, mut conversation_keys) = (Vec::new(), Vec::new());
+    for item in page_in_progress(env, v2_table, env.app.dir()).await {
+        let (pk, sk) = (item["PK"].as_s().unwrap(), item["SK"].as_s().unwrap());
+        let key = ItemKey {
+            pk: pk.clone(),
+            sk: sk.clone(),
+        };
+        if seeded.malformed.contains(&key) {
+            continue; // never written
+        }
+        if let Some(id) = sk.strip_prefix(&format!("{pk}#BOT#")) {
+            bot_keys.push((pk.clone(), format!("BOT#{id}")));
+        } else if !sk.starts_with(&format!("{pk}#BOT_ALIAS#")) {
+            conversation_keys.push((pk.clone(), sk.clone()));
+        }
+    }
+    let bots_held = held_keys(env, &bots, &bot_keys).await;
+    let conversations_held = held_keys(env, &conversations, &conversation_keys).await;
+    let unfinished =
+        bots_held.len() < bot_keys.len() || conversations_held.len() < conversation_keys.len();
+    unfinished.then(|| bots_held.into_iter().next()).flatten()
+}
+
+/// Waits (on the journal and the v3 tables, not the clock) until the run has checkpointed a page
+/// and is partway through the next one, then kills it (SIGKILL) with its writes held, so the
+/// page is still unfinished when it dies. Returns the bot it wrote from that page. The writes
+/// are held only to confirm what a look without holding them saw: holding throttles the run.
+async fn kill_in_the_middle_of_a_page(
+    env: &Deployed,
+    v2_table: &str,
+    seeded: &SeededV2,
+    mut child: std::process::Child,
 ) -> (String, String) {
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(240);
     loop {
-        assert!(Instant::now() < deadline, "no checkpoint and bot beyond it");
         assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before the kill"
+            Instant::now() < deadline,
+            "never saw a page partly written ({} checkpoints)",
+            journal_lines(env.app.dir(), "page").len()
         );
-        if let Some(found) = written_bot_of_the_page_in_progress(env, v2_table, env.app.dir()).await
+        if child.try_wait().unwrap().is_some() {
+            let output = child.wait_with_output().unwrap();
+            panic!("the run ended before the kill: {}", xtask::printed(&output));
+        }
+        if written_bot_of_an_unfinished_page(env, v2_table, seeded)
+            .await
+            .is_some()
         {
-            return found;
+            throughput_knob::hold_writes(&env.emulator, true);
+            let found = written_bot_of_an_unfinished_page(env, v2_table, seeded).await;
+            if let Some(found) = found {
+                child.kill().expect("SIGKILL");
+                child.wait().unwrap();
+                throughput_knob::hold_writes(&env.emulator, false);
+                return found;
+            }
+            throughput_knob::hold_writes(&env.emulator, false);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -346,12 +412,11 @@ async fn wait_for_a_checkpoint_and_a_bot_beyond_it(
 async fn a_killed_run_resumes_with_every_item_once_and_keeps_what_the_app_wrote_since() {
     // Pages of 1 MB, several of them, written slowly enough to be cut mid-page.
     let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::with_items(3_000)).await;
-    throughput_knob::set_write_limit(&env.emulator, Some(400.0));
+    // About seven seconds a page: time to look at one half written, even on a busy machine.
+    throughput_knob::set_write_limit(&env.emulator, Some(150.0));
     let args = migrate_args(&v2_table, &["--segments", "1"]);
-    let mut first = xtask::spawn(&env.emulator, env.app.dir(), &args, &[]);
-    let (user, sk) = wait_for_a_checkpoint_and_a_bot_beyond_it(&env, &v2_table, &mut first).await;
-    first.kill().expect("SIGKILL");
-    first.wait().unwrap();
+    let first = xtask::spawn(&env.emulator, env.app.dir(), &args, &[]);
+    let (user, sk) = kill_in_the_middle_of_a_page(&env, &v2_table, &seeded, first).await;
     let killed_run = throughput_knob::counts(&env.emulator);
     assert!(
         journal_lines(env.app.dir(), "finished").is_empty(),

@@ -27,7 +27,9 @@ than the bucket is let through when the bucket is full (it would otherwise never
 
 `POST /moto-api/emulator/dynamodb-throughput` with `{"write_units_per_second": N}` (`null` or 0:
 off; optionally `"burst_units": B`) sets the limit and refills the buckets; `{"reset": true}`
-zeroes the counters. `EMULATOR_DYNAMODB_WRITE_UNITS=N` sets a limit at start. Any call (GET)
+zeroes the counters; `{"hold": true}` throttles every write until `{"hold": false}` (not an AWS
+behaviour: a test's way to look at a run whose writes stand still, then kill it).
+`EMULATOR_DYNAMODB_WRITE_UNITS=N` sets a limit at start. Any call (GET)
 answers the knobs and the counters: `written` (items written, per table), `throttled` (answers
 that were `ProvisionedThroughputExceededException`), `unprocessed` (items handed back in
 `UnprocessedItems`), `partial_batches` (BatchWriteItem answers with `UnprocessedItems`).
@@ -81,6 +83,7 @@ class Throughput:
         self.knobs: dict[str, Any] = {
             "write_units_per_second": float(start) if start not in ("", "0") else None,
             "burst_units": None,
+            "hold": False,
         }
         self.buckets: dict[str, Bucket] = {}
         self.reset()
@@ -107,6 +110,13 @@ class Throughput:
             burst = self.knobs.get("burst_units") or rate
             self.buckets[table] = Bucket(float(rate), float(burst))
         return self.buckets[table]
+
+    def allows(self, table: str, units: int) -> bool:
+        """Whether a write of `units` fits now (caller holds the lock)."""
+        if self.knobs.get("hold"):
+            return False
+        bucket = self.bucket(table)
+        return bucket is None or bucket.take(units)
 
     def count_written(self, table: str, items: int) -> None:
         with self.lock:
@@ -159,11 +169,8 @@ def _request_units(request: dict) -> int:
 def _split(table: str, requests: list) -> tuple[list, list]:
     """(the requests that fit the table's bucket, the rest), in request order; caller holds the
     lock."""
-    bucket = THROUGHPUT.bucket(table)
-    if bucket is None:
-        return requests, []
     for index, request in enumerate(requests):
-        if not bucket.take(_request_units(request)):
+        if not THROUGHPUT.allows(table, _request_units(request)):
             return requests[:index], requests[index:]
     return requests, []
 
@@ -204,8 +211,7 @@ def _single_write(original: Callable, units_of: Callable[[DynamoHandler], int], 
     def write(self: DynamoHandler) -> Any:
         table = self.body["TableName"]
         with THROUGHPUT.lock:
-            bucket = THROUGHPUT.bucket(table)
-            if bucket is not None and not bucket.take(units_of(self)):
+            if not THROUGHPUT.allows(table, units_of(self)):
                 THROUGHPUT.throttled += 1
                 raise ProvisionedThroughputExceededException()
         result = original(self)
