@@ -13,6 +13,7 @@ pub mod classify;
 pub mod describe;
 mod error;
 pub mod execute;
+pub mod exports;
 pub mod guard;
 pub mod live;
 pub mod outputs;
@@ -24,6 +25,7 @@ pub mod restore;
 pub mod safeguard;
 pub mod stack;
 mod successors;
+pub mod tables_move;
 pub mod template_diff;
 mod template_refs;
 

@@ -4,6 +4,7 @@
 
 use crate::CdkHookError;
 use crate::cdk_cli::{PrepareRequest, prepare_change_set, synthesized_template};
+use crate::exports;
 use serde_json::Value;
 
 use crate::changeset::{ChangeSetReviewer, ReviewOutcome};
@@ -159,7 +160,12 @@ pub async fn review_and_classify(
     if templates.is_none() {
         tracing::warn!("no deployed or no new template: classification from the change set alone");
     }
-    let mut plan = plan_from_change_set(&changes, templates, guards, table);
+    let exports_in_use = match &templates {
+        Some(t) => exports::exports_in_use(reviewer.client(), t.old, t.new, stack_name).await?,
+        None => Vec::new(),
+    };
+    let mut plan = plan_from_change_set(&changes, templates, guards, table)
+        .with_exports_in_use(exports_in_use);
     if plan.stack.is_empty() {
         plan.stack = stack_name.to_owned();
     }

@@ -421,6 +421,11 @@ pub struct ReplacementPlan {
     /// re-embed into, and `migration_needed` is false.
     #[serde(default)]
     pub re_embed_target_removed: Vec<String>,
+    /// Exports of the deployed stack that the new template removes or changes and that other
+    /// stacks import: CloudFormation refuses the update (`exports.rs`). Gates; `deploy` stops.
+    /// Only a live review knows the importers; left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exports_in_use: Vec<crate::exports::ExportInUse>,
 }
 
 impl ReplacementPlan {
@@ -442,6 +447,7 @@ impl ReplacementPlan {
             migration_needed: false,
             sources: ReviewSources::both(),
             re_embed_target_removed: Vec::new(),
+            exports_in_use: Vec::new(),
         };
         plan.re_embed_target_removed = plan.removed_re_embed_target();
         plan.gated = plan.gates();
@@ -455,9 +461,17 @@ impl ReplacementPlan {
         self
     }
 
-    /// Any guarded resource will or may be replaced, or is removed.
+    /// Any guarded resource will or may be replaced, or is removed, or an export another stack
+    /// imports is removed or changed.
     pub fn gates(&self) -> bool {
-        self.resources.iter().any(ResourceVerdict::gates)
+        self.resources.iter().any(ResourceVerdict::gates) || !self.exports_in_use.is_empty()
+    }
+
+    /// The same plan with the exports in use that the live review found.
+    pub fn with_exports_in_use(mut self, exports: Vec<crate::exports::ExportInUse>) -> Self {
+        self.exports_in_use = exports;
+        self.gated = self.gates();
+        self
     }
 
     /// The migration trigger (by default the Aurora cluster) will or may be replaced (or is

@@ -151,17 +151,28 @@ pub fn the_replacement_record(dir: &std::path::Path) -> serde_json::Value {
 /// leaves the stack and stays, Retain). Returns the v2 table's name with what the seed expects;
 /// `outputs` are the v3 stack's.
 pub async fn upgraded_to_v3(plan: V2Plan) -> (Deployed, String, SeededV2) {
+    let (mut deployed, v2_table, seeded) = deployed_v2(plan, &[]).await;
+    deployed.app.deploy(&deployed.emulator, Release::V3);
+    deployed.outputs = stack_outputs(&deployed.cfn(), STACK).await;
+    (deployed, v2_table, seeded)
+}
+
+/// The fixture at v2 (with `context`, e.g. `v2Table=delete`) and its conversation table seeded
+/// in the app's v2.10 shapes; returns the v2 table's name, as the app's guide reads it before
+/// the upgrade (the stack-level output `ConversationTableName`, export
+/// `BedrockClaudeChatConversationTableName`).
+pub async fn deployed_v2(plan: V2Plan, context: &[&str]) -> (Deployed, String, SeededV2) {
     let emulator = Emulator::start();
-    let app = FixtureApp::deployed(&emulator, Release::V2);
+    let app = FixtureApp::new();
+    app.bootstrap(&emulator);
+    let mut contexts = vec![Release::V2.context()];
+    contexts.extend_from_slice(context);
+    app.deploy_with_context(&emulator, &contexts);
     let config = emulator.sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let v2_outputs = stack_outputs(&cfn, STACK).await;
-    // The stack-level output (export `BedrockClaudeChatConversationTableName`), as the app's
-    // guide reads it before the upgrade.
-    let v2_table = v2_outputs["ConversationTableName"].clone();
-    let seeded = seed_v2(&aws_sdk_dynamodb::Client::new(&config), &v2_table, plan).await;
-    app.deploy(&emulator, Release::V3);
     let outputs = stack_outputs(&cfn, STACK).await;
+    let v2_table = outputs["ConversationTableName"].clone();
+    let seeded = seed_v2(&aws_sdk_dynamodb::Client::new(&config), &v2_table, plan).await;
     let deployed = Deployed {
         emulator,
         app,

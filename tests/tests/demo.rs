@@ -65,6 +65,30 @@ fn the_demo_runs_end_to_end_without_a_terminal() {
 }
 
 #[test]
+fn the_v3_demo_upgrades_backs_up_and_copies_the_tables() {
+    let run = demo("target/demo-test-v3")
+        .arg("--v3")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the v3 demo");
+    let all = printed(&run);
+    assert_eq!(run.status.code(), Some(0), "{all}");
+    for step in [
+        "deploying the fixture Bedrock Chat app at v2",
+        "seeding the v2 conversation table in the app's own v2.10 item shapes",
+        "ORPHANED: DatabaseConversationTable03F3FD7A",
+        "is available",
+        "source the v2 conversation table",
+        "migration the app moved to the v3 tables",
+        "verified every item is in the new tables",
+        "demo done",
+    ] {
+        assert!(all.contains(step), "missing {step:?} in:\n{all}");
+    }
+}
+
+#[test]
 fn in_a_terminal_the_demo_asks_and_a_person_answers_with_the_arrow_keys() {
     let mut command = demo("target/demo-test-terminal");
     command.env_remove("CI").env("TERM", "xterm-256color");

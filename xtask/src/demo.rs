@@ -9,6 +9,7 @@ use anyhow::Context;
 use console::style;
 use serde_json::Value;
 use tests::seed::{SeedPlan, seed_bots};
+use tests::seed_v2::seed_v2;
 use tests::{Emulator, FixtureApp, Release, STACK, output, stack_outputs, task_runner};
 
 use crate::flags::Demo;
@@ -22,6 +23,8 @@ const SEED: SeedPlan = SeedPlan {
     malformed: 0,
     conversations: 40,
 };
+/// Items of the v2 conversation table `--v3` seeds (the app's mix of kinds).
+const V3_ITEMS: usize = 2_000;
 /// Each embedding task runs this long in the emulator, and this share fails on purpose, so the
 /// report shows a failure and the retry.
 const TASK_SECONDS: f64 = 2.0;
@@ -37,23 +40,14 @@ pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
     let emulator = Emulator::start_in(&root.join("emulator"));
     say(&format!("listening on {}", emulator.endpoint()));
 
-    step("bootstrapping and deploying the fixture Bedrock Chat app at v0 with the real CDK CLI");
     let app = FixtureApp::new_in(&root.join("app"));
-    app.bootstrap(&emulator);
-    app.deploy(&emulator, Release::V0);
-    say(&format!(
-        "stack {STACK} deployed from {}",
-        app.dir().display()
-    ));
-
     let rt = crate::aws::runtime()?;
-    step("seeding the conversation table");
-    seed(&emulator, &rt);
-
-    step("cargo xtask deploy to v1: v1 turns on storage encryption, which replaces the cluster");
     let state = root.join("state");
-    let deployed = deploy_to_v1(&emulator, app.dir(), &state)?;
-    let code = retry_the_failed(&emulator, &state, deployed)?;
+    let code = if args.v3 {
+        upgrade_v2_to_v3(&emulator, &app, &rt, &state)?
+    } else {
+        replace_the_vector_store(&emulator, &app, &rt, &state)?
+    };
     let ok = code == Some(0);
     step(&format!(
         "{} in {:.0} s; everything it wrote is under {}",
@@ -69,6 +63,60 @@ pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
         Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
         None => ExitCode::FAILURE,
     })
+}
+
+/// v0 -> v1: the cluster replaced, every bot re-embedded, the failed ones retried.
+fn replace_the_vector_store(
+    emulator: &Emulator,
+    app: &FixtureApp,
+    rt: &tokio::runtime::Runtime,
+    state: &Path,
+) -> anyhow::Result<Option<i32>> {
+    step("bootstrapping and deploying the fixture Bedrock Chat app at v0 with the real CDK CLI");
+    deploy_fixture(emulator, app, Release::V0);
+    step("seeding the conversation table");
+    seed(emulator, rt);
+    step("cargo xtask deploy to v1: v1 turns on storage encryption, which replaces the cluster");
+    let deployed = guarded_deploy(emulator, app.dir(), state, "release=v1")?;
+    retry_the_failed(emulator, state, deployed)
+}
+
+/// v2.10 -> v3: the v2 table orphaned and backed up, the app moved to the v3 tables, and the
+/// table migration with its verification.
+fn upgrade_v2_to_v3(
+    emulator: &Emulator,
+    app: &FixtureApp,
+    rt: &tokio::runtime::Runtime,
+    state: &Path,
+) -> anyhow::Result<Option<i32>> {
+    step(
+        "bootstrapping and deploying the fixture Bedrock Chat app at v2 (v2.10.0's table) with the real CDK CLI",
+    );
+    deploy_fixture(emulator, app, Release::V2);
+    step("seeding the v2 conversation table in the app's own v2.10 item shapes");
+    let seeded = rt.block_on(async {
+        let config = emulator.sdk_config().await;
+        let outputs = stack_outputs(&aws_sdk_cloudformation::Client::new(&config), STACK).await;
+        let table = output(&outputs, "ConversationTableName").to_owned();
+        let plan = tests::seed_v2::V2Plan::with_items(V3_ITEMS);
+        seed_v2(&aws_sdk_dynamodb::Client::new(&config), &table, plan).await
+    });
+    say(&format!(
+        "{} items: conversations, related documents, bots (public, pinned, old ones), aliases \
+         (one of a bot no longer shared), and one stub bot without a title",
+        seeded.total
+    ));
+    step("cargo xtask deploy to v3: the app moves to new tables, the v2 table leaves the stack");
+    guarded_deploy(emulator, app.dir(), state, "release=v3")
+}
+
+fn deploy_fixture(emulator: &Emulator, app: &FixtureApp, release: Release) {
+    app.bootstrap(emulator);
+    app.deploy(emulator, release);
+    say(&format!(
+        "stack {STACK} deployed from {}",
+        app.dir().display()
+    ));
 }
 
 /// `--dir` under the workspace, emptied; refused anywhere but under `target/`.
@@ -114,8 +162,13 @@ fn seed(emulator: &Emulator, rt: &tokio::runtime::Runtime) {
     ));
 }
 
-/// The real `deploy` to v1; at a terminal the replacement prompt is the user's to answer.
-fn deploy_to_v1(emulator: &Emulator, app_dir: &Path, state: &Path) -> anyhow::Result<Option<i32>> {
+/// The real `deploy` with `-c <context>`; at a terminal the prompt is the user's to answer.
+fn guarded_deploy(
+    emulator: &Emulator,
+    app_dir: &Path,
+    state: &Path,
+    context: &str,
+) -> anyhow::Result<Option<i32>> {
     let interactive = crate::terminal::interactive();
     let mut deploy_args: Vec<String> = ["deploy", "--app-dir"]
         .map(String::from)
@@ -127,7 +180,7 @@ fn deploy_to_v1(emulator: &Emulator, app_dir: &Path, state: &Path) -> anyhow::Re
         say("no one at a terminal: taking --on-replace both --yes");
         deploy_args.extend(["--on-replace", "both", "--yes"].map(String::from));
     }
-    deploy_args.extend(["--", "-c", "release=v1", "--no-previous-parameters"].map(String::from));
+    deploy_args.extend(["--", "-c", context, "--no-previous-parameters"].map(String::from));
     xtask(emulator, &deploy_args, interactive)
 }
 

@@ -14,6 +14,7 @@ use crate::flags::{Deploy, Migrate, MigrateWhen, StackArgs, StackOptions};
 use crate::safeguards::{self, Decision, SafeguardRun};
 use cdk_hook::safeguard::{self, Guarded, SurveyClients};
 
+mod tables;
 mod update;
 
 use update::{Detached, print_failure};
@@ -58,7 +59,18 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(explain_if_busy(&cfn, &args.scope.stack.name, e).await),
     };
-    show_plan(&args, &reviewed.plan);
+    let tables_move = cdk_hook::tables_move::v3_tables_move(&reviewed.plan);
+    show_plan(&args, &reviewed.plan, tables_move.is_some());
+    if let Some(why) = refusal(&reviewed.plan, tables_move.as_ref()) {
+        reviewer
+            .delete(&reviewed.stack_name, &reviewed.change_set_id)
+            .await?;
+        eprintln!(
+            "{} {why}; the prepared change set was deleted, nothing was executed",
+            style("stopped:").red().bold(),
+        );
+        return Ok(ExitCode::from(EXIT_GATED));
+    }
     if reviewed.plan.gates()
         && let Some(code) = guard(&args, &config, &cfn, &reviewer, &reviewed, interactive).await?
     {
@@ -66,8 +78,14 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     }
     let (stack_name, plan) = (&reviewed.stack_name, &reviewed.plan);
     let clusters_before = migration_trigger_ids(&cfn, stack_name, plan).await?;
+    if let Some(moved) = &tables_move {
+        tables::record_source(&args, &cfn, &reviewed, moved).await?;
+    }
     if let Some(code) = execute(&args, &cfn, &reviewed).await? {
         return Ok(code);
+    }
+    if tables_move.is_some() {
+        return tables::migrate_after(&args, stack_name).await;
     }
     let clusters_after = migration_trigger_ids(&cfn, stack_name, plan).await?;
     let replaced = clusters_before != clusters_after;
@@ -80,12 +98,35 @@ async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
     migrate(&args, stack_name, replaced_by).await
 }
 
-/// The plan as `check` prints it (also into the job summary), with what follows the deploy.
-fn show_plan(args: &Deploy, plan: &ReplacementPlan) {
-    let next_step = if args.migrate == MigrateWhen::Never {
-        "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
-    } else {
-        "This deploy re-embeds every bot after the update."
+/// Why this change set must not run whatever is decided: CloudFormation would refuse it
+/// half-way (an export another stack imports), or it deletes the table the v3 upgrade copies.
+fn refusal(
+    plan: &ReplacementPlan,
+    tables_move: Option<&cdk_hook::tables_move::TablesMove>,
+) -> Option<String> {
+    if !plan.exports_in_use.is_empty() {
+        return Some(crate::plan_view::exports_in_use(&plan.exports_in_use));
+    }
+    tables_move
+        .filter(|m| !m.source_survives())
+        .map(tables::destroyed_source)
+}
+
+/// The plan as `check` prints it (also into the job summary), with what follows the deploy:
+/// the table migration after the v3 upgrade (`tables_move`), the re-embed otherwise.
+fn show_plan(args: &Deploy, plan: &ReplacementPlan, tables_move: bool) {
+    let next_step = match (tables_move, args.migrate == MigrateWhen::Never) {
+        (true, true) => {
+            "Run `cargo xtask migrate-tables` after this deploy (--migrate never) to copy the v2 \
+             conversation table into the new tables."
+        }
+        (true, false) => {
+            "This deploy copies the v2 conversation table into the new tables after the update."
+        }
+        (false, true) => {
+            "Run `cargo xtask migrate` after this deploy (--migrate never) to re-embed every bot."
+        }
+        (false, false) => "This deploy re-embeds every bot after the update.",
     };
     let guidance = crate::plan_view::Guidance {
         next_step,

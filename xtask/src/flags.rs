@@ -57,10 +57,12 @@ pub enum Command {
     /// Deploys the fixture app at v0, seeds bots, then runs the guarded deploy to v1 (replacement
     /// detected, safeguards, execute), the migration and the report.
     /// At a terminal the replacement prompt is yours to answer; without one `--on-replace both
-    /// --yes` is taken. Everything is written under target/demo/.
+    /// --yes` is taken. Everything is written under target/demo/. `--v3` runs the v2.10 -> v3
+    /// upgrade instead: the v2 table orphaned and backed up, then copied into the v3 tables.
     ///
     /// Examples:
     ///   cargo xtask demo
+    ///   cargo xtask demo --v3
     ///   cargo xtask demo --keep-running   # then use the AWS CLI/SDK against the emulator
     #[command(verbatim_doc_comment)]
     #[cfg(feature = "dev")]
@@ -216,6 +218,11 @@ pub struct Demo {
     /// to the workspace root and inside its `target/`.
     #[arg(long, default_value = "target/demo")]
     pub dir: PathBuf,
+    /// The v2.10 -> v3 upgrade instead: the fixture at v2 with its conversation table seeded in
+    /// the app's v2.10 shapes, then the guarded deploy to v3 (the v2 table orphaned and backed
+    /// up, the reviewed change set executed) and the table migration with its verification.
+    #[arg(long)]
+    pub v3: bool,
 }
 
 #[derive(Debug, Args)]

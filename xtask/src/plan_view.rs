@@ -3,6 +3,7 @@
 //! then one finding per gating resource saying what happens to its data and what to do. As
 //! Markdown (`check --format markdown`, and `$GITHUB_STEP_SUMMARY`): the pull-request comment.
 
+mod exports;
 mod guides;
 mod markdown;
 mod table;
@@ -13,6 +14,7 @@ use std::path::Path;
 use cdk_hook::{Action, DataFate, Fate, Replacement, ReplacementPlan, ResourceVerdict};
 use console::style;
 
+pub use exports::exports_in_use;
 pub use markdown::{append_step_summary, markdown};
 
 /// What the findings may point to beyond the plan itself.
@@ -69,18 +71,24 @@ pub fn print_plan(plan: &ReplacementPlan, guidance: &Guidance<'_>, verbose: bool
 
 /// The findings as `(headline with its colon, the rest)`; one sentence when nothing gates.
 fn sentences(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> Vec<(String, String)> {
-    let found = words::findings(plan, guidance);
-    if found.is_empty() {
-        return vec![(String::new(), no_gate_sentence(plan))];
-    }
-    found
+    let mut sentences: Vec<(String, String)> = words::findings(plan, guidance)
         .iter()
         .map(|f| {
             let s = f.sentence();
             let cut = f.headline.len() + 1;
             (s[..cut].to_owned(), s[cut..].to_owned())
         })
-        .collect()
+        .collect();
+    if !plan.exports_in_use.is_empty() {
+        sentences.push((
+            "EXPORT IN USE:".to_owned(),
+            format!(" {}.", exports_in_use(&plan.exports_in_use)),
+        ));
+    }
+    if sentences.is_empty() {
+        sentences.push((String::new(), no_gate_sentence(plan)));
+    }
+    sentences
 }
 
 fn no_gate_sentence(plan: &ReplacementPlan) -> String {

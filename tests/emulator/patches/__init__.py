@@ -11,6 +11,7 @@ from . import (
     ecs_task_runner,
     faults,
     held_update,
+    list_imports,
     rds_cluster,
     rds_restore,
     secrets,
@@ -36,6 +37,7 @@ def apply_all() -> None:
     deletion_policy.apply()  # Retain on a resource an update removes
     secrets.apply()
     vpc_dns.apply()
+    list_imports.apply()
     from moto.cloudformation import parsing
 
     parsing.get_model_list.cache_clear()

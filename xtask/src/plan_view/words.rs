@@ -226,6 +226,13 @@ fn conversation_todo(
         ""
     };
     let first = match (kept, new_tables) {
+        // Bedrock Chat's v2 -> v3 upgrade, recognised by the app's construct ids: this tool
+        // copies the data itself.
+        (true, Some(tables)) if cdk_hook::tables_move::v3_tables_move(plan).is_some() => format!(
+            "The old table keeps them: before users come back, copy its data to {tables}, with \
+             the app's own transforms. `cargo xtask deploy` does it after the update (`cargo \
+             xtask migrate-tables` after a plain `cdk deploy`)."
+        ),
         (true, Some(tables)) => {
             format!("The old table keeps them: before users come back, copy its data to {tables}.")
         }
