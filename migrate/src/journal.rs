@@ -131,7 +131,7 @@ pub(crate) struct LineFile {
 impl LineFile {
     /// A new file in the private directory `dir`, named `name(n)` with the first `n` not taken
     /// (two runs in one second), 0600 from its creation.
-    pub(crate) fn create(dir: &Path, name: impl Fn(u32) -> String) -> Result<Self, JournalError> {
+    pub(crate) fn new_in(dir: &Path, name: impl Fn(u32) -> String) -> Result<Self, JournalError> {
         state::create_private_dir(dir)?;
         let mut n = 0;
         let (path, file) = loop {
@@ -208,7 +208,7 @@ impl Journal {
         let dir = stack_dir(state_dir, stack);
         let stamp = state::utc_stamp();
         let journal = Self {
-            lines: LineFile::create(&dir, |n| state::journal_name(&stamp, n))?,
+            lines: LineFile::new_in(&dir, |n| state::journal_name(&stamp, n))?,
         };
         journal.append(
             &Entry::Header {

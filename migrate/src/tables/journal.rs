@@ -126,7 +126,7 @@ impl TablesJournal {
         let dir = state::stack_dir(state_dir, stack);
         let stamp = state::utc_stamp();
         let journal = Self {
-            lines: LineFile::create(&dir, |n| state::tables_journal_name(&stamp, n))?,
+            lines: LineFile::new_in(&dir, |n| state::tables_journal_name(&stamp, n))?,
         };
         journal.append(
             &TablesEntry::Header {
