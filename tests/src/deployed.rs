@@ -73,6 +73,29 @@ impl Deployed {
         crate::stack::change_set_count(&self.cfn()).await
     }
 
+    /// Items in a table: a consistent count over every page.
+    pub async fn item_count(&self, table: &str) -> u64 {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .ddb()
+                .scan()
+                .table_name(table)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("count a table");
+            total += page.count() as u64;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return total;
+            }
+        }
+    }
+
     /// Whether every RDS cluster is encrypted: the fixture's v1 (v0 has none encrypted).
     pub async fn clusters_encrypted(&self) -> bool {
         crate::stack::db_clusters(&self.rds())

@@ -29,27 +29,6 @@ async fn tables(env: &Deployed) -> Vec<String> {
         .collect()
 }
 
-async fn item_count(env: &Deployed, table: &str) -> u64 {
-    let mut total = 0;
-    let mut start = None;
-    loop {
-        let page = env
-            .ddb()
-            .scan()
-            .table_name(table)
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("count a table");
-        total += page.count() as u64;
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return total;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_v3_upgrade_is_backed_up_recorded_executed_and_migrated() {
     let (env, v2_table, seeded) = deployed_v2(V2Plan::small(), &[]).await;
@@ -97,16 +76,16 @@ async fn the_v3_upgrade_is_backed_up_recorded_executed_and_migrated() {
         "{now:?}"
     );
     assert_eq!(
-        item_count(&env, &v2_table).await,
+        env.item_count(&v2_table).await,
         seeded.total,
         "the source is untouched"
     );
     let outputs = tests::stack_outputs(&env.cfn(), tests::STACK).await;
     let bots_table = &outputs["BotTableNameV3"];
     let conversations_table = &outputs["ConversationTableNameV3"];
-    assert_eq!(item_count(&env, bots_table).await, seeded.bot_table_items());
+    assert_eq!(env.item_count(bots_table).await, seeded.bot_table_items());
     assert_eq!(
-        item_count(&env, conversations_table).await,
+        env.item_count(conversations_table).await,
         seeded.conversation_table_items()
     );
     // The record and the report, beside the deploy's other state.
@@ -190,5 +169,5 @@ async fn an_upgrade_that_deletes_the_v2_table_stops_before_anything_runs() {
     );
     assert!(text.contains("Deploy Bedrock Chat v2.10.0 first"), "{text}");
     assert_eq!(env.change_set_count().await, 0);
-    assert_eq!(item_count(&env, &v2_table).await, seeded.total);
+    assert_eq!(env.item_count(&v2_table).await, seeded.total);
 }

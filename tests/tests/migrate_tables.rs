@@ -46,29 +46,6 @@ fn report_of(output: &std::process::Output) -> TablesReport {
     })
 }
 
-/// Items in a table (a consistent count over every page).
-async fn count(env: &Deployed, table: &str) -> u64 {
-    let mut total = 0;
-    let mut start = None;
-    loop {
-        let answer = env
-            .ddb()
-            .scan()
-            .table_name(table)
-            .select(Select::Count)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("count a table");
-        total += answer.count() as u64;
-        start = answer.last_evaluated_key;
-        if start.is_none() {
-            return total;
-        }
-    }
-}
-
 async fn user_items(env: &Deployed, table: &str, user: &str) -> i32 {
     env.ddb()
         .query()
@@ -142,12 +119,12 @@ fn noted(report: &TablesReport, what: NoteKind) -> BTreeSet<ItemKey> {
 async fn assert_the_tables_hold_what_the_seed_expects(env: &Deployed, seeded: &SeededV2) {
     let (conversations, bots) = v3_tables(env);
     assert_eq!(
-        count(env, &conversations).await,
+        env.item_count(&conversations).await,
         seeded.conversation_table_items(),
         "items in the v3 conversation table"
     );
     assert_eq!(
-        count(env, &bots).await,
+        env.item_count(&bots).await,
         seeded.bot_table_items(),
         "items in the v3 bot table"
     );
@@ -191,7 +168,7 @@ async fn every_kind_is_migrated_as_the_app_defines_it_and_the_odd_items_are_repo
 
     assert_public_pinned_bots_are_shared_and_starred(&env, &seeded).await;
     // The migration never writes to its source.
-    assert_eq!(count(&env, &v2_table).await, seeded.total);
+    assert_eq!(env.item_count(&v2_table).await, seeded.total);
 }
 
 /// A public, pinned v2 bot becomes v3's shared (scope `all`) and starred bot, keyed `BOT#<id>`,
