@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -190,11 +191,79 @@ impl LineFile {
     }
 }
 
-/// An open journal.
-#[derive(Debug)]
-pub struct Journal {
-    lines: LineFile,
+/// The lines every journal has besides its header and its own: a later run resumed it, the work
+/// is finished.
+pub trait RunEntry: Serialize {
+    fn resumed(run_id: &str, at: String) -> Self;
+    fn finished(at: String) -> Self;
 }
+
+/// An open journal of `E` lines (the re-embed's [`Journal`], the table migration's
+/// `TablesJournal`): a header first, a `resumed` line for every later run, `finished` at the end.
+#[derive(Debug)]
+pub struct JournalFile<E> {
+    lines: LineFile,
+    entries: PhantomData<fn(&E)>,
+}
+
+impl<E: RunEntry> JournalFile<E> {
+    /// A new journal in `dir`, named `name(n)` (see [`LineFile::new_in`]), its header durable.
+    pub(crate) fn start(
+        dir: &Path,
+        name: impl Fn(u32) -> String,
+        header: &E,
+    ) -> Result<Self, JournalError> {
+        let journal = Self {
+            lines: LineFile::new_in(dir, name)?,
+            entries: PhantomData,
+        };
+        journal.append(header, true)?;
+        Ok(journal)
+    }
+
+    /// Continues the journal at `path`, read up to `extent`, for the run `run_id`.
+    pub(crate) fn continue_at(
+        path: &Path,
+        extent: &Extent,
+        run_id: &str,
+    ) -> Result<Self, JournalError> {
+        let journal = Self {
+            lines: LineFile::reopen(path, extent)?,
+            entries: PhantomData,
+        };
+        journal.append(&E::resumed(run_id, state::utc_now_rfc3339()), true)?;
+        Ok(journal)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.lines.path()
+    }
+
+    /// Appends one line in a single write; `durable` also fsyncs, for the lines resume depends on.
+    pub fn append(&self, entry: &E, durable: bool) -> Result<(), JournalError> {
+        self.lines.append(entry, durable)
+    }
+
+    pub fn finish(&self) -> Result<(), JournalError> {
+        self.append(&E::finished(state::utc_now_rfc3339()), true)
+    }
+}
+
+impl RunEntry for Entry {
+    fn resumed(run_id: &str, at: String) -> Self {
+        Entry::Resumed {
+            run_id: run_id.to_owned(),
+            at,
+        }
+    }
+
+    fn finished(at: String) -> Self {
+        Entry::Finished { at }
+    }
+}
+
+/// The re-embed's journal.
+pub type Journal = JournalFile<Entry>;
 
 impl Journal {
     /// Starts a new journal for `target` with a header line.
@@ -205,24 +274,21 @@ impl Journal {
         vector_store: Option<&VectorStore>,
         run_id: &str,
     ) -> Result<Self, JournalError> {
-        let dir = stack_dir(state_dir, stack);
         let stamp = state::utc_stamp();
-        let journal = Self {
-            lines: LineFile::new_in(&dir, |n| state::journal_name(&stamp, n))?,
+        let header = Entry::Header {
+            version: JOURNAL_VERSION,
+            run_id: run_id.to_owned(),
+            stack: stack.to_owned(),
+            fingerprint: target.fingerprint(),
+            target: target.clone(),
+            vector_store: vector_store.cloned().map(Box::new),
+            at: state::utc_now_rfc3339(),
         };
-        journal.append(
-            &Entry::Header {
-                version: JOURNAL_VERSION,
-                run_id: run_id.to_owned(),
-                stack: stack.to_owned(),
-                fingerprint: target.fingerprint(),
-                target: target.clone(),
-                vector_store: vector_store.cloned().map(Box::new),
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )?;
-        Ok(journal)
+        Self::start(
+            &stack_dir(state_dir, stack),
+            |n| state::journal_name(&stamp, n),
+            &header,
+        )
     }
 
     /// Continues an existing journal: refuses another target's or another vector store's, cuts a
@@ -235,35 +301,8 @@ impl Journal {
         run_id: &str,
     ) -> Result<(Self, JournalState), JournalError> {
         let state = read_for(path, target, vector_store)?;
-        let journal = Self {
-            lines: LineFile::reopen(path, &state.extent())?,
-        };
-        journal.append(
-            &Entry::Resumed {
-                run_id: run_id.to_owned(),
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )?;
+        let journal = Self::continue_at(path, &state.extent(), run_id)?;
         Ok((journal, state))
-    }
-
-    pub fn path(&self) -> &Path {
-        self.lines.path()
-    }
-
-    /// Appends one line in a single write; `durable` also fsyncs, for the lines resume depends on.
-    pub fn append(&self, entry: &Entry, durable: bool) -> Result<(), JournalError> {
-        self.lines.append(entry, durable)
-    }
-
-    pub fn finish(&self) -> Result<(), JournalError> {
-        self.append(
-            &Entry::Finished {
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )
     }
 }
 

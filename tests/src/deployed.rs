@@ -202,5 +202,11 @@ pub async fn deployed_v2(plan: V2Plan, context: &[&str]) -> (Deployed, String, S
         config,
         outputs,
     };
+    // A seed the emulator lost part of would be blamed on the migration: count it first.
+    assert_eq!(
+        deployed.item_count(&v2_table).await,
+        seeded.total,
+        "items in the seeded v2 table"
+    );
     (deployed, v2_table, seeded)
 }

@@ -200,29 +200,34 @@ fn malformed_bot(i: usize) -> Item {
 /// BatchWriteItem in chunks of 25 (its limit).
 async fn write_items(ddb: &aws_sdk_dynamodb::Client, table: &str, items: Vec<Item>) {
     for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .expect("put request");
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        // BatchWriteItem may hand back unprocessed items; write them again until none is left.
-        while !requests.is_empty() {
-            let answer = ddb
-                .batch_write_item()
-                .request_items(table, requests)
-                .send()
-                .await
-                .expect("batch write bots");
-            requests = answer
-                .unprocessed_items()
-                .and_then(|u| u.get(table))
-                .cloned()
-                .unwrap_or_default();
-        }
+        write_batch(ddb.clone(), table.to_owned(), chunk.to_vec()).await;
+    }
+}
+
+/// One BatchWriteItem of up to 25 puts, its unprocessed items sent again until none is left
+/// (owned arguments: the v2 seed spawns it).
+pub(crate) async fn write_batch(ddb: aws_sdk_dynamodb::Client, table: String, chunk: Vec<Item>) {
+    let mut requests: Vec<WriteRequest> = chunk
+        .into_iter()
+        .map(|item| {
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .expect("put request");
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    while !requests.is_empty() {
+        let answer = ddb
+            .batch_write_item()
+            .request_items(&table, requests)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("seed table {table}: {e:?}"));
+        requests = answer
+            .unprocessed_items()
+            .and_then(|u| u.get(&table))
+            .cloned()
+            .unwrap_or_default();
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use crate::seed::write_batch;
 use tokio::task::JoinSet;
 
 use crate::seed_v2_items::{
@@ -345,31 +345,5 @@ impl Writer {
         while let Some(done) = self.calls.join_next().await {
             done.expect("a batch");
         }
-    }
-}
-
-async fn write_batch(ddb: aws_sdk_dynamodb::Client, table: String, chunk: Vec<Item>) {
-    let mut requests: Vec<WriteRequest> = chunk
-        .into_iter()
-        .map(|item| {
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .expect("put request");
-            WriteRequest::builder().put_request(put).build()
-        })
-        .collect();
-    while !requests.is_empty() {
-        let answer = ddb
-            .batch_write_item()
-            .request_items(&table, requests)
-            .send()
-            .await
-            .expect("seed the v2 conversation table");
-        requests = answer
-            .unprocessed_items()
-            .and_then(|u| u.get(&table))
-            .cloned()
-            .unwrap_or_default();
     }
 }

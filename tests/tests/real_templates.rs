@@ -739,3 +739,36 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+/// The findings `docs/reference/commands.md` shows for two upgrades are what `check` prints on
+/// the real templates today, word for word (wrapping aside).
+#[test]
+fn the_findings_the_reference_shows_are_what_check_prints() {
+    let doc = std::fs::read_to_string(project_root().join("docs/reference/commands.md")).unwrap();
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown = 0;
+    for example in doc.split("$ cargo xtask check --template-diff ").skip(1) {
+        let (command, rest) = example.split_once('\n').unwrap();
+        let body = rest.split("\n$ ").next().unwrap();
+        let body = body.split("```").next().unwrap();
+        let findings = body.replace("... (the table)", "");
+        let releases: Vec<&str> = command
+            .split_whitespace()
+            .map(|path| path.split('/').next().unwrap())
+            .collect();
+        let out = Command::new(binary())
+            .args(["check", "--template-diff"])
+            .args([template(releases[0]), template(releases[1])])
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap();
+        let printed_words = words(&String::from_utf8_lossy(&out.stdout));
+        assert!(
+            printed_words.contains(&words(&findings)),
+            "docs/reference/commands.md shows for {command}:\n{findings}\ncheck prints:\n{}",
+            printed(&out)
+        );
+        shown += 1;
+    }
+    assert_eq!(shown, 2, "the two examples of docs/reference/commands.md");
+}

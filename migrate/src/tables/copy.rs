@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use tokio::task::JoinSet;
 
 use crate::error_text::AwsError;
@@ -211,15 +211,9 @@ async fn copy_page(
     let mut outcome = PageOutcome::default();
     let mut batches: HashMap<TargetTable, Vec<Pending>> = HashMap::new();
     let mut kinds_of: HashMap<SourceKey, Kind> = HashMap::new();
-    for item in items {
-        let Some(key) = kinds::source_key(&item) else {
-            // The table's key schema makes this impossible on AWS; say so rather than panic.
-            outcome.counts.entry(Kind::Other).or_default().malformed += 1;
-            continue;
-        };
-        let kind = kinds::kind_of(&key);
+    for (key, kind, step) in steps_of(shared, items, &mut outcome).await? {
         outcome.counts.entry(kind).or_default().read += 1;
-        match resolve(shared, kind, &key, &item).await? {
+        match step {
             Step::Write(table, new) => {
                 kinds_of.insert(key.clone(), kind);
                 batches.entry(table).or_default().push(Pending {
@@ -246,6 +240,35 @@ async fn copy_page(
         }
     }
     Ok(outcome)
+}
+
+/// Owner lookups of one page in flight at once.
+const OWNER_QUERIES_IN_FLIGHT: usize = 16;
+
+/// Each item's key, kind and step, in page order. An alias's owner is a Query: a page's aliases
+/// are looked up several at once, not one latency after another.
+async fn steps_of(
+    shared: &Shared,
+    items: Vec<Item>,
+    outcome: &mut PageOutcome,
+) -> Result<Vec<(SourceKey, Kind, Step)>, TablesError> {
+    let mut keyed = Vec::with_capacity(items.len());
+    for item in items {
+        match kinds::source_key(&item) {
+            Some(key) => keyed.push((key, item)),
+            // The table's key schema makes this impossible on AWS; say so rather than panic.
+            None => outcome.counts.entry(Kind::Other).or_default().malformed += 1,
+        }
+    }
+    futures_util::stream::iter(keyed)
+        .map(|(key, item)| async move {
+            let kind = kinds::kind_of(&key);
+            let step = resolve(shared, kind, &key, &item).await?;
+            Ok::<_, TablesError>((key, kind, step))
+        })
+        .buffered(OWNER_QUERIES_IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// The step for an item, an alias's owner looked up.

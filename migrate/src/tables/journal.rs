@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{JournalError, LineFile};
+use crate::journal::{JournalError, JournalFile, RunEntry};
 use crate::journal_read::fold;
 use crate::state;
 use crate::tables::counts::{KindCounts, Note, NoteKind};
@@ -109,11 +109,21 @@ impl TablesJournalState {
     }
 }
 
-/// An open table-migration journal.
-#[derive(Debug)]
-pub struct TablesJournal {
-    lines: LineFile,
+impl RunEntry for TablesEntry {
+    fn resumed(run_id: &str, at: String) -> Self {
+        TablesEntry::Resumed {
+            run_id: run_id.to_owned(),
+            at,
+        }
+    }
+
+    fn finished(at: String) -> Self {
+        TablesEntry::Finished { at }
+    }
 }
+
+/// An open table-migration journal.
+pub type TablesJournal = JournalFile<TablesEntry>;
 
 impl TablesJournal {
     pub fn create(
@@ -123,23 +133,20 @@ impl TablesJournal {
         segments: u32,
         run_id: &str,
     ) -> Result<Self, JournalError> {
-        let dir = state::stack_dir(state_dir, stack);
         let stamp = state::utc_stamp();
-        let journal = Self {
-            lines: LineFile::new_in(&dir, |n| state::tables_journal_name(&stamp, n))?,
+        let header = TablesEntry::Header {
+            version: TABLES_JOURNAL_VERSION,
+            run_id: run_id.to_owned(),
+            stack: stack.to_owned(),
+            tables: tables.clone(),
+            segments,
+            at: state::utc_now_rfc3339(),
         };
-        journal.append(
-            &TablesEntry::Header {
-                version: TABLES_JOURNAL_VERSION,
-                run_id: run_id.to_owned(),
-                stack: stack.to_owned(),
-                tables: tables.clone(),
-                segments,
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )?;
-        Ok(journal)
+        Self::start(
+            &state::stack_dir(state_dir, stack),
+            |n| state::tables_journal_name(&stamp, n),
+            &header,
+        )
     }
 
     /// Continues `path`, which must name the same three tables (same incarnations).
@@ -156,35 +163,7 @@ impl TablesJournal {
                 current: Box::new(tables.clone()),
             });
         }
-        let journal = Self {
-            lines: LineFile::reopen(path, &extent)?,
-        };
-        journal.append(
-            &TablesEntry::Resumed {
-                run_id: run_id.to_owned(),
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )?;
-        Ok((journal, state))
-    }
-
-    pub fn path(&self) -> &Path {
-        self.lines.path()
-    }
-
-    /// Every line resume depends on is durable: a page line is its segment's checkpoint.
-    pub fn append(&self, entry: &TablesEntry, durable: bool) -> Result<(), JournalError> {
-        self.lines.append(entry, durable)
-    }
-
-    pub fn finish(&self) -> Result<(), JournalError> {
-        self.append(
-            &TablesEntry::Finished {
-                at: state::utc_now_rfc3339(),
-            },
-            true,
-        )
+        Ok((Self::continue_at(path, &extent, run_id)?, state))
     }
 }
 

@@ -1,7 +1,12 @@
 //! The write pace of one target table: a token bucket of write units whose rate starts at the
 //! table's capacity and follows throttling (multiplicative decrease on every throttled answer,
 //! additive increase on every clean batch: TCP's AIMD, which settles just under the limit the
-//! service enforces whatever that limit really is).
+//! service enforces whatever that limit really is). The decrease is to 0.7 of the rate, as
+//! CUBIC's (RFC 8312, section 4.5), not TCP Reno's half: a sawtooth between 0.7 and 1 of the
+//! limit moves about 0.85 of it, one between 0.5 and 1 about 0.75. The increase is a share of the
+//! rate at the last throttle (of the ceiling before any): a table's on-demand ceiling of 4,000
+//! units says nothing of the limit it really holds, and steps sized to it would overshoot a
+//! limit of a few hundred within a batch or two.
 //!
 //! The capacity comes from DescribeTable (see `capacity.rs`); one write unit is one write of an
 //! item up to 1 KB ("Read/write capacity mode", DynamoDB Developer Guide).
@@ -13,10 +18,12 @@ use tokio::time::Instant;
 
 /// The slowest pace a throttled table is driven down to: one item a second still moves.
 const FLOOR_UNITS_PER_SECOND: f64 = 1.0;
-/// A throttled answer halves the rate, at most once per this window (a burst of answers to one
-/// overload is one signal, not ten halvings).
+/// A throttled answer cuts the rate to this share of it.
+const DECREASE_TO: f64 = 0.7;
+/// A throttled answer cuts the rate at most once per this window (a burst of answers to one
+/// overload is one signal, not ten cuts).
 const DECREASE_WINDOW: Duration = Duration::from_millis(500);
-/// Each clean batch gives back this share of the ceiling.
+/// Each clean batch gives back this share of the rate at the last throttle.
 const INCREASE_SHARE: f64 = 0.01;
 
 #[derive(Debug)]
@@ -32,6 +39,8 @@ struct State {
     tokens: f64,
     last: Instant,
     last_decrease: Option<Instant>,
+    /// The rate when the table last throttled (the ceiling before it did): what a step is sized to.
+    throttled_at: f64,
     throttled: u64,
 }
 
@@ -50,6 +59,7 @@ impl WritePace {
                 tokens: ceiling,
                 last: Instant::now(),
                 last_decrease: None,
+                throttled_at: ceiling,
                 throttled: 0,
             }),
         }
@@ -87,7 +97,8 @@ impl WritePace {
             return;
         }
         s.last_decrease = Some(now);
-        s.rate = (s.rate / 2.0).max(FLOOR_UNITS_PER_SECOND);
+        s.throttled_at = s.rate;
+        s.rate = (s.rate * DECREASE_TO).max(FLOOR_UNITS_PER_SECOND);
         // What was reserved at the old rate is not owed again: start the new rate empty.
         s.tokens = s.tokens.min(0.0);
     }
@@ -95,7 +106,7 @@ impl WritePace {
     /// A batch went through whole.
     pub fn succeeded(&self) {
         let mut s = self.state.lock().expect("pace lock");
-        s.rate = (s.rate + self.ceiling * INCREASE_SHARE).min(self.ceiling);
+        s.rate = (s.rate + s.throttled_at * INCREASE_SHARE).min(self.ceiling);
     }
 
     /// Write units per second now.
@@ -130,23 +141,41 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn throttling_halves_once_per_window_and_clean_batches_climb_back() {
+    async fn throttling_cuts_once_per_window_and_clean_batches_climb_back() {
         let pace = WritePace::new(1000.0);
         pace.throttled();
         pace.throttled();
-        assert_eq!(pace.rate(), 500.0, "two answers to one overload halve once");
+        assert!(
+            (pace.rate() - 700.0).abs() < 1e-9,
+            "two answers to one overload cut once"
+        );
         tokio::time::sleep(DECREASE_WINDOW).await;
         pace.throttled();
-        assert_eq!(pace.rate(), 250.0);
+        assert!((pace.rate() - 490.0).abs() < 1e-9, "{}", pace.rate());
+        // Steps are 1% of 700, the rate the table last throttled at, not of the ceiling.
         for _ in 0..10 {
             pace.succeeded();
         }
-        assert_eq!(pace.rate(), 350.0);
+        assert!((pace.rate() - 560.0).abs() < 1e-9, "{}", pace.rate());
         for _ in 0..1000 {
             pace.succeeded();
         }
         assert_eq!(pace.rate(), 1000.0, "never above the ceiling");
         assert_eq!(pace.throttles(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_low_limit_under_a_high_ceiling_is_approached_in_small_steps() {
+        // An on-demand table (ceiling 4,000) held to about 230 units: after the cuts that find
+        // the limit, one clean batch adds a few units, not the ceiling's 40.
+        let pace = WritePace::new(4000.0);
+        while pace.rate() > 230.0 {
+            tokio::time::sleep(DECREASE_WINDOW).await;
+            pace.throttled();
+        }
+        let found = pace.rate();
+        pace.succeeded();
+        assert!(pace.rate() - found < 5.0, "{found} -> {}", pace.rate());
     }
 
     #[tokio::test(start_paused = true)]

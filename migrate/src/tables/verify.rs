@@ -259,7 +259,7 @@ async fn get_all(
             Ok(out) => out,
             Err(e)
                 if attempt < 10
-                    && is_throttle(
+                    && crate::tables::write::is_throttle(
                         e.as_service_error()
                             .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s)),
                     ) =>
@@ -286,17 +286,6 @@ async fn get_all(
         request = out.unprocessed_keys.unwrap_or_default();
     }
     Ok(found)
-}
-
-fn is_throttle(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-        )
-    )
 }
 
 fn record(tally: &Tally, chunk: &[Expected], found: &HashMap<(TargetTable, String, String), Item>) {

@@ -65,17 +65,23 @@ pub struct TableWriter {
     pub max_attempts: u32,
 }
 
-fn is_throttle(code: Option<&str>) -> bool {
+/// DynamoDB's answers to too much traffic ("Error handling with DynamoDB", Developer Guide):
+/// worth the same request again after a pause.
+pub(crate) fn is_throttle(code: Option<&str>) -> bool {
     matches!(
         code,
         Some(
             "ProvisionedThroughputExceededException"
                 | "ThrottlingException"
                 | "RequestLimitExceeded"
-                | "InternalServerError"
-                | "ServiceUnavailable"
         )
     )
+}
+
+/// A write is also sent again after a server error: a put is the same item whether or not the
+/// failed attempt stored it.
+fn is_retryable_write(code: Option<&str>) -> bool {
+    is_throttle(code) || matches!(code, Some("InternalServerError" | "ServiceUnavailable"))
 }
 
 impl TableWriter {
@@ -142,7 +148,7 @@ impl TableWriter {
                     self.pace.throttled();
                     pending = self.split_unprocessed(pending, &unprocessed, &mut outcomes);
                 }
-                Err(e) if is_throttle(e.code()) => self.pace.throttled(),
+                Err(e) if is_retryable_write(e.code()) => self.pace.throttled(),
                 Err(e) if e.code() == Some("ValidationException") => {
                     // One item spoils the batch: write each alone to find it and keep the rest.
                     for p in pending.drain(..) {
@@ -221,7 +227,7 @@ impl TableWriter {
                         AwsError::new("PutItem", e).summary().to_owned(),
                     ));
                 }
-                code if is_throttle(code) => {
+                code if is_retryable_write(code) => {
                     self.pace.throttled();
                     if attempt >= self.max_attempts {
                         return Ok(Written::Unwritten(format!(

@@ -5,6 +5,7 @@ from . import (
     aws_limits,
     cloudformation_change_sets,
     deletion_policy,
+    dynamodb_atomic_writes,
     dynamodb_backups,
     dynamodb_index_keys,
     dynamodb_throughput,
@@ -21,6 +22,7 @@ from . import (
 
 
 def apply_all() -> None:
+    dynamodb_atomic_writes.apply()  # first: the innermost wrapper of moto's writes
     cloudformation_change_sets.apply()
     stack_updates.apply()  # only replaced resources get new physical ids
     held_update.apply()  # wraps the change-set execute above; off until armed

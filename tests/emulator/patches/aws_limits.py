@@ -13,7 +13,8 @@ emulator's own CPU seconds (to show it is not the bottleneck).
 
 With the knobs on, Scan pages come from `scan_index.py` (an index of the table, kept per version of
 its data), not moto's sort and walk of the whole table per page: at 100,000 items that walk, not
-the latency, would be what a parallel scan measures.
+the latency, would be what a parallel scan measures. Query reads only the partition it names
+(`query_index.py`), for the same reason.
 
 AWS documents the behaviour restored here:
 - https://docs.aws.amazon.com/AmazonECS/latest/developerguide/throttling.html
@@ -32,7 +33,7 @@ from typing import Any
 from moto.core.responses import BaseResponse
 from moto.ecs import models as ecs_models
 
-from . import scan_index
+from . import query_index, scan_index
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "aws_limits.toml")
 CAPACITY_REASON = "Capacity is unavailable at this time. Please try again later or in a different availability zone"
@@ -183,6 +184,7 @@ def apply() -> None:
     BaseResponse.call_action = _call_action
     ecs_models.EC2ContainerServiceBackend.run_task = _run_task
     scan_index.apply(lambda: LIMITS.enabled)
+    query_index.apply(lambda: LIMITS.enabled)
     from moto.moto_api._internal import urls
 
     urls.url_paths["{0}/moto-api/emulator/aws-limits"] = _admin

@@ -215,9 +215,13 @@ def fast_scan(response: Any) -> Any:
 
 
 def _bumping(method: Callable) -> Callable:
+    """A new version after the write: an index built while the write was under way is stale."""
+
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        bump(self)
-        return method(self, *args, **kwargs)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            bump(self)
 
     return wrapper
 

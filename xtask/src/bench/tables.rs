@@ -4,8 +4,8 @@
 //! (`tests::seed_v2`), in one run:
 //!
 //! 1. the AWS-like latencies on (`tests/emulator/aws_limits.toml`; with them the emulator's scan
-//!    index, without which moto walks the whole table on every Scan page and the scan, not the
-//!    writes, would be what is measured), then moto's raw write rate: a seeding and our migration
+//!    and query indexes, without which moto walks the whole table on every Scan page and every
+//!    Query, and the walk, not the writes, would be what is measured), then moto's raw write rate: a seeding and our migration
 //!    of the small table, no write limit;
 //! 2. a write limit per table below both (`tests/emulator/patches/dynamodb_throughput.py`), so
 //!    that the limit and not the emulator is what binds;
@@ -315,7 +315,7 @@ fn load_average() -> String {
         .to_owned()
 }
 
-/// What the runs were measured under: moto's raw rates, the limit, moto's Query.
+/// What the runs were measured under: moto's raw rates, the limit, the emulator's Query.
 fn render_conditions(r: &Value) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     let raw = &r["raw"];
@@ -334,9 +334,10 @@ fn render_conditions(r: &Value) -> String {
         r["write_limit_units_per_sec"], r["limit_share_of_raw"]
     );
     out += &format!(
-        "moto's Query of PublicBotIdIndex (an alias's owner; both migrations ask once per aliased \
-         bot; DynamoDB answers in milliseconds): {:.3} s on {} items, {:.3} s on {}; the large \
-         run made {} Queries\n",
+        "the emulator's Query of PublicBotIdIndex (an alias's owner; both migrations ask once per \
+         aliased bot; answered from the partition with a 10 ms latency, as DynamoDB answers in \
+         milliseconds, tests/emulator/patches/query_index.py): {:.3} s on {} items, {:.3} s on \
+         {}; the large run made {} Queries\n",
         f(&r["owner_query_secs"]["small"]),
         r["items_small"],
         f(&r["owner_query_secs"]["large"]),
