@@ -448,3 +448,69 @@ async fn a_killed_run_resumes_with_every_item_once_and_keeps_what_the_app_wrote_
         "items written by the killed run {killed_run:?} and the resume {resumed_run:?}"
     );
 }
+
+/// Ctrl-C's cousin from a CI system (SIGTERM) while a run copies, with a second run started
+/// meanwhile: the second is refused before it reads or writes anything, the first stops at a page
+/// boundary (exit 143, its report says interrupted, its journal is not finished) and says how to
+/// go on, and `--resume` completes it with every item once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_is_refused_and_sigterm_stops_at_a_page_boundary_for_resume() {
+    let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::with_items(3_000)).await;
+    throughput_knob::set_write_limit(&env.emulator, Some(150.0));
+    let args = migrate_args(&v2_table, &["--segments", "2"]);
+    let first = xtask::spawn(&env.emulator, env.app.dir(), &args, &[]);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while journal_lines(env.app.dir(), "page").is_empty() {
+        assert!(Instant::now() < deadline, "no page checkpointed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let second = xtask::run(&env.emulator, env.app.dir(), &args);
+    let refused = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{}", xtask::printed(&second));
+    assert!(
+        refused.contains("another run holds") && refused.contains(&format!("pid {}", first.id())),
+        "the refusal names the run that holds the stack: {refused}"
+    );
+    assert!(second.stdout.is_empty(), "the refused run printed a report");
+
+    let pid = nix::unistd::Pid::from_raw(first.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let stopped = first.wait_with_output().unwrap();
+    // 128 + SIGTERM's number, as docs/guarantees.md says every interrupted command exits.
+    assert_eq!(
+        stopped.status.code(),
+        Some(143),
+        "{}",
+        xtask::printed(&stopped)
+    );
+    let report = report_of(&stopped);
+    assert!(report.interrupted && !report.complete && !report.success);
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr).contains("cargo xtask migrate-tables --resume"),
+        "{}",
+        xtask::printed(&stopped)
+    );
+    assert!(journal_lines(env.app.dir(), "finished").is_empty());
+    // Stopped at a page boundary: everything the journal counts as written is in the tables.
+    let journaled: u64 = journal_lines(env.app.dir(), "page")
+        .iter()
+        .flat_map(|page| page["counts"].as_object().cloned().unwrap_or_default())
+        .map(|(_, counts)| counts["written"].as_u64().unwrap_or(0))
+        .sum();
+    let (conversations, bots) = v3_tables(&env);
+    let held = env.item_count(&conversations).await + env.item_count(&bots).await;
+    assert_eq!(
+        held, journaled,
+        "items in the v3 tables against the journal's pages"
+    );
+
+    throughput_knob::set_write_limit(&env.emulator, None);
+    let resume_args = migrate_args(&v2_table, &["--resume"]);
+    let output = xtask::run(&env.emulator, env.app.dir(), &resume_args);
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
+    assert_counts_match_the_seed(&report, &seeded);
+    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+}

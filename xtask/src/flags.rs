@@ -129,7 +129,7 @@ pub enum Command {
     /// `ConversationTableNameV3` and `BotTableNameV3`, or the flags.
     ///
     /// Exit codes: 0 copied and verified, 1 error, an item unwritten, or a verification
-    /// mismatch, 130 interrupted (resume with --resume).
+    /// mismatch, 130 interrupted by Ctrl-C, 143 by SIGTERM (resume with --resume).
     ///
     /// Examples:
     ///   cargo xtask migrate-tables --from-table BedrockChatStack-DatabaseConversationTable03F3FD7A-1A2B3C
