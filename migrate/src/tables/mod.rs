@@ -52,6 +52,12 @@ pub enum TablesError {
         #[source]
         source: AwsError,
     },
+    #[error(
+        "verification: DynamoDB still handed back {keys} keys unprocessed after {attempts} \
+         BatchGetItem attempts (the new tables keep throttling reads): the copy is journaled; \
+         run `cargo xtask migrate-tables --resume` to verify again"
+    )]
+    VerifyUnprocessed { keys: usize, attempts: u32 },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
@@ -23,6 +24,11 @@ use crate::tables::kinds::{self, Kind, Step, TargetTable};
 pub const LISTED: usize = 100;
 /// The most keys one BatchGetItem takes.
 const GET_KEYS: usize = 100;
+/// BatchGetItem calls for one chunk of keys (throttled answers and unprocessed keys retried with
+/// backoff) before the verification gives up rather than wait without end.
+const GET_ATTEMPTS: u32 = 20;
+/// Source items of one page resolved at once (an alias's owner is a Query when not known yet).
+const RESOLVED_AT_ONCE: usize = 16;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
@@ -164,12 +170,12 @@ async fn verify_segment(
         })?;
         let items = page.items.unwrap_or_default();
         let read = items.len() as u64;
-        let mut expected = Vec::new();
-        for item in items {
-            if let Some(e) = expect(&shared, &tally, item).await? {
-                expected.push(e);
-            }
-        }
+        let expected: Vec<Expected> = futures_util::stream::iter(items)
+            .map(|item| expect(&shared, &tally, item))
+            .buffered(RESOLVED_AT_ONCE)
+            .try_filter_map(|e| async move { Ok(e) })
+            .try_collect()
+            .await?;
         for chunk in expected.chunks(GET_KEYS) {
             let found = get_all(&shared, chunk, backoff).await?;
             record(&tally, chunk, &found);
@@ -231,7 +237,7 @@ async fn get_all(
             ("SK".to_owned(), AttributeValue::S(e.key.1.clone())),
         ]));
     }
-    let mut request: HashMap<String, KeysAndAttributes> = keys
+    let request: HashMap<String, KeysAndAttributes> = keys
         .into_iter()
         .map(|(name, keys)| {
             let wanted = KeysAndAttributes::builder()
@@ -243,14 +249,39 @@ async fn get_all(
         })
         .collect();
     let mut found = HashMap::new();
+    for (name, item) in batch_get(&shared.client, request, backoff).await? {
+        let Some(&table) = by_name.get(&name) else {
+            continue;
+        };
+        let s = |n: &str| item.get(n).and_then(|v| v.as_s().ok()).cloned();
+        if let (Some(pk), Some(sk)) = (s("PK"), s("SK")) {
+            found.insert((table, pk, sk), item);
+        }
+    }
+    Ok(found)
+}
+
+/// BatchGetItem until every key is answered: throttled answers and unprocessed keys are asked
+/// again with backoff, [`GET_ATTEMPTS`] calls at most. Returns each item found with its table.
+async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    mut request: HashMap<String, KeysAndAttributes>,
+    backoff: Backoff,
+) -> Result<Vec<(String, Item)>, TablesError> {
+    let mut found = Vec::new();
     let mut attempt = 0;
     while !request.is_empty() {
+        if attempt >= GET_ATTEMPTS {
+            return Err(TablesError::VerifyUnprocessed {
+                keys: request.values().map(|k| k.keys().len()).sum(),
+                attempts: attempt,
+            });
+        }
         if attempt > 0 {
             tokio::time::sleep(backoff.delay(attempt - 1)).await;
         }
         attempt += 1;
-        let answer = shared
-            .client
+        let answer = client
             .batch_get_item()
             .set_request_items(Some(request.clone()))
             .send()
@@ -258,11 +289,10 @@ async fn get_all(
         let out = match answer {
             Ok(out) => out,
             Err(e)
-                if attempt < 10
-                    && crate::tables::write::is_throttle(
-                        e.as_service_error()
-                            .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s)),
-                    ) =>
+                if crate::tables::write::is_throttle(
+                    e.as_service_error()
+                        .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s)),
+                ) =>
             {
                 continue;
             }
@@ -273,15 +303,7 @@ async fn get_all(
             }
         };
         for (name, items) in out.responses.unwrap_or_default() {
-            let Some(&table) = by_name.get(&name) else {
-                continue;
-            };
-            for item in items {
-                let s = |n: &str| item.get(n).and_then(|v| v.as_s().ok()).cloned();
-                if let (Some(pk), Some(sk)) = (s("PK"), s("SK")) {
-                    found.insert((table, pk, sk), item);
-                }
-            }
+            found.extend(items.into_iter().map(|item| (name.clone(), item)));
         }
         request = out.unprocessed_keys.unwrap_or_default();
     }
@@ -382,5 +404,110 @@ fn target_kind(table: TargetTable, sk: Option<&String>) -> &'static str {
         TargetTable::Conversations if sk.contains("#CONV#") => "conversation",
         TargetTable::Conversations if sk.contains("#RELATED_DOCUMENT#") => "related_document",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemError, BatchGetItemOutput};
+    use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn key(pk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("PK".to_owned(), AttributeValue::S(pk.to_owned())),
+            ("SK".to_owned(), AttributeValue::S("BOT#1".to_owned())),
+        ])
+    }
+
+    fn wanted(pks: &[&str]) -> HashMap<String, KeysAndAttributes> {
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(pks.iter().map(|pk| key(pk)).collect()))
+            .build()
+            .unwrap();
+        HashMap::from([("bots".to_owned(), keys)])
+    }
+
+    const BACKOFF: Backoff = Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(10),
+    };
+
+    /// As the API reference describes BatchGetItem: a throttled call, then a partial answer with
+    /// the rest in `UnprocessedKeys`, then the rest.
+    #[tokio::test(start_paused = true)]
+    async fn throttling_and_unprocessed_keys_are_asked_again_until_every_key_is_answered() {
+        let throttled = mock!(Client::batch_get_item).then_error(|| {
+            BatchGetItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message("throughput exceeded")
+                    .meta(
+                        aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                            .code("ProvisionedThroughputExceededException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let partial = mock!(Client::batch_get_item).then_output(|| {
+            BatchGetItemOutput::builder()
+                .responses("bots", vec![key("a")])
+                .set_unprocessed_keys(Some(wanted(&["b"])))
+                .build()
+        });
+        let rest = mock!(Client::batch_get_item).then_output(|| {
+            BatchGetItemOutput::builder()
+                .responses("bots", vec![key("b")])
+                .build()
+        });
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&throttled, &partial, &rest]
+        );
+        let found = batch_get(&client, wanted(&["a", "b"]), BACKOFF)
+            .await
+            .unwrap();
+        let pks: Vec<&str> = found
+            .iter()
+            .map(|(_, item)| item["PK"].as_s().unwrap().as_str())
+            .collect();
+        assert_eq!(pks, ["a", "b"]);
+    }
+
+    /// A table that never answers a key ends the verification with an error that says so,
+    /// after a bounded number of calls, instead of asking without end.
+    #[tokio::test(start_paused = true)]
+    async fn keys_never_answered_end_the_verification_after_bounded_attempts() {
+        let never = mock!(Client::batch_get_item)
+            .sequence()
+            .output(|| {
+                BatchGetItemOutput::builder()
+                    .set_unprocessed_keys(Some(wanted(&["a", "b"])))
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&never]);
+        let err = batch_get(&client, wanted(&["a", "b"]), BACKOFF)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TablesError::VerifyUnprocessed {
+                    keys: 2,
+                    attempts: GET_ATTEMPTS
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(never.num_calls(), GET_ATTEMPTS as usize);
+        assert!(err.to_string().contains("--resume"), "{err}");
     }
 }
