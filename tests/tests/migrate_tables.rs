@@ -244,6 +244,19 @@ fn journal_lines(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The keys the journal's pages note with `what` (`already_there`, `unwritten`, ...).
+fn journal_notes(dir: &Path, what: &str) -> BTreeSet<ItemKey> {
+    journal_lines(dir, "page")
+        .iter()
+        .flat_map(|page| page["notes"].as_array().cloned().unwrap_or_default())
+        .filter(|note| note["what"] == what)
+        .map(|note| ItemKey {
+            pk: note["key"]["pk"].as_str().unwrap().to_owned(),
+            sk: note["key"]["sk"].as_str().unwrap().to_owned(),
+        })
+        .collect()
+}
+
 /// The source items of the page the run is on: the page after its last checkpoint (one
 /// segment, so its pages follow each other).
 async fn page_in_progress(
@@ -429,9 +442,10 @@ async fn a_killed_run_resumes_with_every_item_once_and_keeps_what_the_app_wrote_
         Some(&renamed),
         "the resume overwrote the app's version"
     );
-    // The resume met it again (its page was not checkpointed) and said it left it.
+    // The resume met it again (its page was not checkpointed) and said it left it: in the
+    // journal, which notes every such item (the report lists the first 100 of each fate).
     let source_sk = format!("{user}#{sk}");
-    let left = noted(&report, NoteKind::AlreadyThere);
+    let left = journal_notes(env.app.dir(), "already_there");
     assert!(
         left.contains(&ItemKey {
             pk: user.clone(),
@@ -513,4 +527,53 @@ async fn a_second_run_is_refused_and_sigterm_stops_at_a_page_boundary_for_resume
     assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
     assert_counts_match_the_seed(&report, &seeded);
     assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+}
+
+/// Writes throttled on every attempt: the run reports each such item unwritten (by key, with what
+/// to do), exits 1 and leaves its journal open, and `--resume` writes them and ends verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn items_throttled_on_every_attempt_are_reported_unwritten_and_written_by_resume() {
+    let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::small()).await;
+    // The retries' backoff shortened (the knobs of xtask/src/migrate_tables.rs): the attempts,
+    // not a minute of waiting, are what this test is about.
+    let quick = [
+        ("MIGRATE_BACKOFF_BASE_MS", "10"),
+        ("MIGRATE_TABLES_BACKOFF_MAX_MS", "50"),
+    ];
+    throughput_knob::hold_writes(&env.emulator, true);
+    let args = migrate_args(&v2_table, &[]);
+    let output = xtask::run_with(&env.emulator, env.app.dir(), &args, &quick);
+    throughput_knob::hold_writes(&env.emulator, false);
+    assert_eq!(output.status.code(), Some(1), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    let to_write = seeded.conversation_table_items() + seeded.bot_table_items();
+    assert!(report.complete && !report.success);
+    assert_eq!(report.total().unwritten, to_write, "every write held");
+    let unwritten = noted(&report, NoteKind::Unwritten);
+    assert_eq!(unwritten.len() as u64, to_write.min(100), "listed by key");
+    assert!(
+        report
+            .notes
+            .iter()
+            .filter(|n| n.what == NoteKind::Unwritten)
+            .all(|n| n.reason.as_deref().is_some_and(|r| r.contains("--resume"))),
+        "each says how to write it"
+    );
+    assert!(
+        report.verification.as_ref().is_some_and(|v| !v.agrees()),
+        "the verification finds them missing"
+    );
+    assert!(
+        journal_lines(env.app.dir(), "finished").is_empty(),
+        "the journal stays open for --resume"
+    );
+
+    let resume_args = migrate_args(&v2_table, &["--resume"]);
+    let output = xtask::run_with(&env.emulator, env.app.dir(), &resume_args, &quick);
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
+    assert_counts_match_the_seed(&report, &seeded);
+    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    assert_eq!(journal_lines(env.app.dir(), "finished").len(), 1);
 }

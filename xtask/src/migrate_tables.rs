@@ -67,6 +67,19 @@ impl MigrateTables {
     }
 }
 
+/// Test knobs (a test that throttles every write waits milliseconds, not the minute a table
+/// takes): the write retries' backoff base and ceiling, in milliseconds.
+const BACKOFF_BASE_ENV: &str = "MIGRATE_BACKOFF_BASE_MS";
+const BACKOFF_MAX_ENV: &str = "MIGRATE_TABLES_BACKOFF_MAX_MS";
+
+fn backoff() -> anyhow::Result<migrate::ratelimit::Backoff> {
+    let defaults = TablesOptions::default().backoff;
+    Ok(migrate::ratelimit::Backoff {
+        base: crate::knobs::env_duration(BACKOFF_BASE_ENV, defaults.base)?,
+        max: crate::knobs::env_duration(BACKOFF_MAX_ENV, defaults.max)?,
+    })
+}
+
 /// Also the last step of `deploy` after the v3 upgrade (it holds the stack's lock for both).
 pub async fn run_async(
     scope: &StackOptions,
@@ -95,6 +108,7 @@ pub async fn run_async(
         resume,
         write_units_per_second: flags.write_units,
         sample_every: flags.sample_every,
+        backoff: backoff()?,
         ..TablesOptions::default()
     };
     let client = aws_sdk_dynamodb::Client::new(&config);
@@ -295,7 +309,7 @@ fn print_summary(report: &TablesReport) {
                 .differences
                 .first()
                 .map(|d| format!("{} {:?}", d.key, d.attributes))),
-            v.users_short.len()
+            v.users_short_total
         ),
         None if report.interrupted => eprintln!(
             "{} the copy stopped at a page boundary; continue with `cargo xtask migrate-tables --resume`",

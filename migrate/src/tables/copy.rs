@@ -202,21 +202,26 @@ async fn copy_segment(
     }
 }
 
-/// Classifies and writes one page of source items.
+/// Classifies and writes one page of source items. An alias is always a conditional put: the v3
+/// app writes a user's alias of a shared bot the first time the user opens that bot
+/// (`store_alias` in its `usecases/chat.py` and `usecases/bot.py` at v3.0.0), perhaps before the
+/// copy reaches the v2 alias, and the app's is the newer one.
 async fn copy_page(
     shared: &Shared,
     items: Vec<Item>,
     conditional: bool,
 ) -> Result<PageOutcome, TablesError> {
     let mut outcome = PageOutcome::default();
-    let mut batches: HashMap<TargetTable, Vec<Pending>> = HashMap::new();
+    // By table and by whether the writes must be conditional puts.
+    let mut batches: HashMap<(TargetTable, bool), Vec<Pending>> = HashMap::new();
     let mut kinds_of: HashMap<SourceKey, Kind> = HashMap::new();
     for (key, kind, step) in steps_of(shared, items, &mut outcome).await? {
         outcome.counts.entry(kind).or_default().read += 1;
         match step {
             Step::Write(table, new) => {
                 kinds_of.insert(key.clone(), kind);
-                batches.entry(table).or_default().push(Pending {
+                let careful = conditional || kind == Kind::Alias;
+                batches.entry((table, careful)).or_default().push(Pending {
                     source: key,
                     item: new,
                 });
@@ -226,9 +231,14 @@ async fn copy_page(
             Step::ResolveAlias { .. } => unreachable!("resolve answers aliases"),
         }
     }
-    for (table, pending) in batches {
+    // One order every page: the bots (what users open first), then the conversations, then the
+    // conditional puts. A page cut part-way is redone whatever the order; a fixed one makes a
+    // run repeatable.
+    let mut batches: Vec<_> = batches.into_iter().collect();
+    batches.sort_by_key(|((table, careful), _)| (*careful, *table != TargetTable::Bots));
+    for ((table, careful), pending) in batches {
         let writer = shared.writers.of(table);
-        for (key, written) in write_all(writer, pending, conditional).await? {
+        for (key, written) in write_all(writer, pending, careful).await? {
             let kind = kinds_of.get(&key).copied().unwrap_or(Kind::Other);
             let (what, reason) = match written {
                 Written::Written => (NoteKind::Written, None),

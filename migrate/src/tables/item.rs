@@ -16,6 +16,18 @@ pub struct SourceKey {
     pub sk: String,
 }
 
+impl SourceKey {
+    /// Whether the verification compares this item field by field, one in `every`: chosen by the
+    /// key (FNV-1a), so the copy's journal keeps only the sampled keys it must know about.
+    pub fn sampled(&self, every: u64) -> bool {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.pk.bytes().chain([0]).chain(self.sk.bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        hash.is_multiple_of(every.max(1))
+    }
+}
+
 impl std::fmt::Display for SourceKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PK={} SK={}", self.pk, self.sk)

@@ -20,6 +20,7 @@ use crate::state;
 use crate::tables::counts::{KindCounts, Note, NoteKind};
 use crate::tables::item::SourceKey;
 use crate::tables::kinds::Kind;
+use crate::tables::verify::LISTED;
 
 pub const TABLES_JOURNAL_VERSION: u32 = 1;
 
@@ -50,6 +51,10 @@ pub enum TablesEntry {
         stack: String,
         tables: TableSet,
         segments: u32,
+        /// Every write is a conditional put (the targets held items when the run began); a
+        /// resume keeps to it. Absent in journals of earlier builds.
+        #[serde(default)]
+        conditional: bool,
         at: String,
     },
     Resumed {
@@ -75,37 +80,59 @@ pub enum TablesEntry {
     },
 }
 
-/// A journal read back: what a resume needs.
+/// A journal read back: what a resume needs. Its size is bounded by the work left, not by the
+/// table: the items still unwritten, the first [`LISTED`] notes of each other fate for the report,
+/// and the keys the target already held among those the verification samples.
 #[derive(Debug, Clone, Default)]
 pub struct TablesJournalState {
     pub path: PathBuf,
     pub tables: Option<TableSet>,
     pub segments: u32,
+    /// The run writes with conditional puts only (its header says so).
+    pub conditional: bool,
     pub run_ids: Vec<String>,
     pub finished: bool,
     /// Per segment: `Some(next)` to go on from (`None` inside: read to its end).
     pub progress: BTreeMap<u32, Option<ResumeKey>>,
     /// Counts so far, per kind.
     pub counts: BTreeMap<Kind, KindCounts>,
-    /// Every item noted so far, the later note of a key replacing the earlier.
-    pub notes: BTreeMap<SourceKey, Note>,
+    /// The items an earlier run could not write: a resume writes them first.
+    pub unwritten: BTreeMap<SourceKey, Note>,
+    /// The first [`LISTED`] notes of every other fate, for the report.
+    pub listed: BTreeMap<NoteKind, Vec<Note>>,
+    /// The sampled keys the target already held (the app's newer items): the verification does
+    /// not compare them.
+    pub kept_sampled: BTreeSet<SourceKey>,
+    /// One item in this many is sampled (`None`: no kept key is kept).
+    sample_every: Option<u64>,
 }
 
 impl TablesJournalState {
-    /// The items an earlier run could not write: a resume writes them first.
-    pub fn unwritten(&self) -> impl Iterator<Item = &Note> {
-        self.notes
-            .values()
-            .filter(|n| n.what == NoteKind::Unwritten)
+    /// Notes one item's fate.
+    fn note(&mut self, note: Note) {
+        if note.what == NoteKind::Unwritten {
+            self.unwritten.insert(note.key.clone(), note);
+            return;
+        }
+        if note.what == NoteKind::AlreadyThere
+            && self
+                .sample_every
+                .is_some_and(|every| note.key.sampled(every))
+        {
+            self.kept_sampled.insert(note.key.clone());
+        }
+        let listed = self.listed.entry(note.what).or_default();
+        if listed.len() < LISTED {
+            listed.push(note);
+        }
     }
 
-    /// The keys the target already held (the app's newer items): verification leaves them be.
-    pub fn kept_keys(&self) -> BTreeSet<SourceKey> {
-        self.notes
-            .values()
-            .filter(|n| n.what == NoteKind::AlreadyThere)
-            .map(|n| n.key.clone())
-            .collect()
+    /// The notes the report lists: the first [`LISTED`] of each fate, by key.
+    pub fn listed_notes(&self) -> Vec<Note> {
+        let mut notes: Vec<Note> = self.unwritten.values().take(LISTED).cloned().collect();
+        notes.extend(self.listed.values().flatten().cloned());
+        notes.sort_by(|a, b| a.key.cmp(&b.key));
+        notes
     }
 }
 
@@ -131,6 +158,7 @@ impl TablesJournal {
         stack: &str,
         tables: &TableSet,
         segments: u32,
+        conditional: bool,
         run_id: &str,
     ) -> Result<Self, JournalError> {
         let stamp = state::utc_stamp();
@@ -140,6 +168,7 @@ impl TablesJournal {
             stack: stack.to_owned(),
             tables: tables.clone(),
             segments,
+            conditional,
             at: state::utc_now_rfc3339(),
         };
         Self::start(
@@ -155,7 +184,7 @@ impl TablesJournal {
         tables: &TableSet,
         run_id: &str,
     ) -> Result<(Self, TablesJournalState), TablesJournalError> {
-        let (state, extent) = read(path)?;
+        let (state, extent) = read(path, None)?;
         if state.tables.as_ref() != Some(tables) {
             return Err(TablesJournalError::OtherTables {
                 path: path.to_owned(),
@@ -199,15 +228,18 @@ fn journal_names(tables: Option<&TableSet>) -> (String, String, String) {
 
 /// A journal folded into its state (for `--resume`'s choice and the report).
 pub fn read_state(path: &Path) -> Result<TablesJournalState, JournalError> {
-    Ok(read(path)?.0)
+    Ok(read(path, None)?.0)
 }
 
-/// Folds a journal into its state; the torn tail (if any) is left for `reopen` to cut.
+/// Folds a journal into its state; the torn tail (if any) is left for `reopen` to cut. The
+/// already-there keys kept are those the verification samples, one in `sample_every`.
 pub(crate) fn read(
     path: &Path,
+    sample_every: Option<u64>,
 ) -> Result<(TablesJournalState, crate::journal_read::Extent), JournalError> {
     let mut state = TablesJournalState {
         path: path.to_owned(),
+        sample_every,
         ..TablesJournalState::default()
     };
     let extent = fold(path, false, |entry: TablesEntry| apply(&mut state, entry))?;
@@ -225,11 +257,13 @@ fn apply(state: &mut TablesJournalState, entry: TablesEntry) {
             run_id,
             tables,
             segments,
+            conditional,
             ..
         } => {
             state.run_ids.push(run_id);
             state.tables = Some(tables);
             state.segments = segments;
+            state.conditional = conditional;
         }
         TablesEntry::Resumed { run_id, .. } => {
             state.run_ids.push(run_id);
@@ -246,22 +280,18 @@ fn apply(state: &mut TablesJournalState, entry: TablesEntry) {
                 state.counts.entry(kind).or_default().add(&c);
             }
             for note in notes {
-                state.notes.insert(note.key.clone(), note);
+                state.note(note);
             }
         }
         TablesEntry::Retried { key, kind, what } => {
             let counts = state.counts.entry(kind).or_default();
             counts.unwritten = counts.unwritten.saturating_sub(1);
             counts.count(what);
-            match what {
-                NoteKind::Written => {
-                    state.notes.remove(&key);
-                }
-                _ => {
-                    if let Some(note) = state.notes.get_mut(&key) {
-                        note.what = what;
-                    }
-                }
+            if let Some(mut note) = state.unwritten.remove(&key)
+                && what != NoteKind::Written
+            {
+                note.what = what;
+                state.note(note);
             }
         }
         TablesEntry::Finished { .. } => state.finished = true,
@@ -287,7 +317,99 @@ pub fn find_unfinished(state_dir: &Path, stack: &str) -> Result<Option<PathBuf>,
         })
         .max();
     match newest {
-        Some(path) if !read(&path)?.0.finished => Ok(Some(path)),
+        Some(path) if !read(&path, None)?.0.finished => Ok(Some(path)),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str) -> TableRef {
+        TableRef {
+            name: name.into(),
+            table_id: Some(format!("{name}-id")),
+        }
+    }
+
+    fn note(i: usize, what: NoteKind) -> Note {
+        Note {
+            key: SourceKey {
+                pk: format!("user-{}", i / 10),
+                sk: format!("user-{}#CONV#{i}", i / 10),
+            },
+            kind: Some(Kind::Conversation),
+            what,
+            reason: None,
+        }
+    }
+
+    /// A fresh run into tables that already hold everything notes every item: the state read
+    /// back keeps what a resume and the report need, not every note.
+    #[test]
+    fn the_state_holds_the_work_left_not_every_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables = TableSet {
+            source: table("v2"),
+            conversations: table("conversations"),
+            bots: table("bots"),
+        };
+        let journal = TablesJournal::create(dir.path(), "S", &tables, 1, true, "run1").unwrap();
+        let kept: Vec<Note> = (0..5_000)
+            .map(|i| note(i, NoteKind::AlreadyThere))
+            .collect();
+        let unwritten: Vec<Note> = (5_000..5_150)
+            .map(|i| note(i, NoteKind::Unwritten))
+            .collect();
+        let page = |notes: Vec<Note>| TablesEntry::Page {
+            segment: 0,
+            next: None,
+            counts: BTreeMap::new(),
+            notes,
+        };
+        journal.append(&page(kept.clone()), true).unwrap();
+        journal.append(&page(unwritten.clone()), true).unwrap();
+        for (note, what) in [
+            (&unwritten[0], NoteKind::Written),
+            (&unwritten[1], NoteKind::Rejected),
+        ] {
+            let retried = TablesEntry::Retried {
+                key: note.key.clone(),
+                kind: Kind::Conversation,
+                what,
+            };
+            journal.append(&retried, true).unwrap();
+        }
+
+        let (state, _) = read(journal.path(), Some(100)).unwrap();
+        assert!(
+            state.conditional,
+            "the header's write mode is kept for a resume"
+        );
+        assert_eq!(state.unwritten.len(), 148, "every item still unwritten");
+        assert_eq!(state.listed[&NoteKind::AlreadyThere].len(), LISTED);
+        assert_eq!(
+            state.listed[&NoteKind::Rejected],
+            [Note {
+                what: NoteKind::Rejected,
+                ..unwritten[1].clone()
+            }]
+        );
+        let sampled: BTreeSet<SourceKey> = kept
+            .iter()
+            .map(|n| n.key.clone())
+            .filter(|k| k.sampled(100))
+            .collect();
+        assert_eq!(
+            state.kept_sampled, sampled,
+            "only the kept keys the sample meets"
+        );
+        assert!(
+            (20..=80).contains(&sampled.len()),
+            "about 1 in 100: {}",
+            sampled.len()
+        );
+        assert_eq!(state.listed_notes().len(), 100 + LISTED + 1);
     }
 }

@@ -148,7 +148,7 @@ const ALIAS_REQUIRED: [&str; 4] = ["Title", "Description", "CreateTime", "SyncSt
 
 /// Attributes copied when present, as the script copies them. `GenerationParams` too, where the
 /// script writes an empty map for a bot saved before v0.4.9: v3 reads a present map instead of its
-/// defaults and then cannot load the bot, so an absent one stays absent (the one departure from
+/// defaults and then cannot load the bot, so an absent one stays absent (the first departure from
 /// the script; `docs/bedrock-chat-v3-tables.md`, section 3).
 const BOT_OPTIONAL: [&str; 8] = [
     "GenerationParams",
@@ -198,6 +198,27 @@ fn empty_knowledge() -> AttributeValue {
             .map(|k| (k.to_owned(), AttributeValue::L(Vec::new())))
             .collect(),
     )
+}
+
+/// The publication of a bot that is no longer shared, written as v3's `store_bot` writes an
+/// unpublished bot (NULL). v2 let a published bot be made private; the script copies its
+/// `ApiPublishmentStackName`, and v3's validator refuses a non-null one unless `SharedScope` is
+/// `all`, so the bot could not be opened (the second departure from the script;
+/// `docs/bedrock-chat-v3-tables.md`, section 3). Its API stack imported the v2 stack's export, so
+/// the upgrade ran only once that stack was gone.
+fn unpublish(bot: &mut Item) {
+    let published = bot
+        .get("ApiPublishmentStackName")
+        .is_some_and(|v| !matches!(v, AttributeValue::Null(true)));
+    if published {
+        for name in [
+            "ApiPublishmentStackName",
+            "ApiPublishedDatetime",
+            "ApiPublishCodeBuildId",
+        ] {
+            bot.insert(name.to_owned(), AttributeValue::Null(true));
+        }
+    }
 }
 
 /// The script's `IsPinned` -> `IsStarred` ("TRUE", a sparse index key) and `LastBotUsed` ->
@@ -256,6 +277,7 @@ fn bot_step(key: &SourceKey, item: &Item) -> Step {
     } else {
         // SharedScope is the key of a sparse index: left out, as the script leaves it out.
         new.insert("SharedStatus".into(), s("unshared"));
+        unpublish(&mut new);
     }
     new.insert("AllowedCognitoUsers".into(), AttributeValue::L(Vec::new()));
     new.insert("AllowedCognitoGroups".into(), AttributeValue::L(Vec::new()));

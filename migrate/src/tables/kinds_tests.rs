@@ -136,6 +136,50 @@ fn an_old_bot_gets_the_scripts_defaults_but_no_empty_generation_params() {
     );
 }
 
+/// v2 let a published bot be made private (`routes/bot.py` 78-81 checks no publication); v3
+/// refuses an unshared bot with a non-null `ApiPublishmentStackName`, so it is written
+/// unpublished, as v3's `store_bot` writes one. A public bot keeps its publication.
+#[test]
+fn a_bot_published_then_made_private_is_written_unpublished() {
+    let mut v2 = item(PUBLIC_PINNED_BOT);
+    v2.insert(
+        "ApiPublishmentStackName".into(),
+        AttributeValue::S("ApiPublishmentStack01JQ9X7Y6Z5A4B3C2D1E0F9G8H".into()),
+    );
+    v2.insert(
+        "ApiPublishedDatetime".into(),
+        AttributeValue::N("1743950000000".into()),
+    );
+    v2.insert(
+        "ApiPublishCodeBuildId".into(),
+        AttributeValue::S("ApiPublishCodebuild:9f8e".into()),
+    );
+    let (_, shared) = written(step(Kind::Bot, &key(&v2), &v2));
+    assert_eq!(
+        shared.get("ApiPublishmentStackName"),
+        v2.get("ApiPublishmentStackName"),
+        "a public bot keeps its publication"
+    );
+
+    v2.remove("PublicBotId");
+    let (_, private) = written(step(Kind::Bot, &key(&v2), &v2));
+    for name in [
+        "ApiPublishmentStackName",
+        "ApiPublishedDatetime",
+        "ApiPublishCodeBuildId",
+    ] {
+        assert_eq!(
+            private.get(name),
+            Some(&AttributeValue::Null(true)),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        private.get("SharedStatus"),
+        Some(&AttributeValue::S("unshared".into()))
+    );
+}
+
 #[test]
 fn a_stub_bot_is_malformed_with_what_it_lacks() {
     let v2 = item(

@@ -2,7 +2,6 @@
 //! resumed), what an earlier run left unwritten written first, every segment copied, then the
 //! verification and the report.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,12 +16,12 @@ use crate::state;
 use crate::tables::TablesError;
 use crate::tables::capacity::{self, TableFacts};
 use crate::tables::copy::{self, Owners, Shared, Writers};
-use crate::tables::counts::{Note, NoteKind};
+use crate::tables::counts::NoteKind;
 use crate::tables::journal::{self, TableRef, TableSet, TablesEntry, TablesJournal};
 use crate::tables::kinds::{self, Step};
 use crate::tables::pace::WritePace;
 use crate::tables::report::{PaceReport, TablePace, TablesReport};
-use crate::tables::verify::{self, LISTED};
+use crate::tables::verify;
 use crate::tables::write::{TableWriter, Written};
 
 /// The three tables, by name.
@@ -169,13 +168,16 @@ pub async fn run_tables_migration(
                 &options.stack,
                 &tables,
                 options.segments.max(1),
+                all_conditional,
                 &run_id,
             )?;
             (journal, None, all_conditional)
         }
         TablesResume::Journal(path) => {
+            // A resume writes as the run it continues: conditional throughout if that run was.
             let (journal, state) = TablesJournal::reopen(path, &tables, &run_id)?;
-            (journal, Some(state), false)
+            let all_conditional = state.conditional;
+            (journal, Some(state), all_conditional)
         }
     };
     let segments = earlier
@@ -207,38 +209,32 @@ pub async fn run_tables_migration(
     copy::copy_segments(shared.clone(), start, options.resume != TablesResume::Fresh).await?;
     let copy_seconds = copy_started.elapsed().as_secs_f64();
     let interrupted = interrupt.is_stopping();
-    let (state, _) = journal::read(shared.journal.path())?;
+    let (state, _) = journal::read(shared.journal.path(), Some(options.sample_every))?;
     let complete =
         !interrupted && (0..segments).all(|s| matches!(state.progress.get(&s), Some(None)));
     let verify_started = Instant::now();
     let verification = if complete && options.verify {
-        shared.journal.finish()?;
         Some(
             verify::verify(
                 shared.clone(),
-                state.kept_keys(),
+                state.kept_sampled.clone(),
                 options.sample_every,
                 options.backoff,
             )
             .await?,
         )
     } else {
-        if complete {
-            shared.journal.finish()?;
-        }
         None
     };
+    // Finished only when nothing is left for `--resume`: every page copied, no item unwritten,
+    // and the verification ran to its end (an error in it leaves the journal open, so `--resume`
+    // verifies again without copying anything).
+    let unwritten: u64 = state.counts.values().map(|c| c.unwritten).sum();
+    if complete && unwritten == 0 {
+        shared.journal.finish()?;
+    }
     let written_now: u64 = state.counts.values().map(|c| c.written).sum::<u64>()
         - before.values().map(|c| c.written).sum::<u64>();
-    let mut notes: Vec<Note> = Vec::new();
-    let mut per_fate: BTreeMap<NoteKind, usize> = BTreeMap::new();
-    for note in state.notes.values() {
-        let n = per_fate.entry(note.what).or_default();
-        *n += 1;
-        if *n <= LISTED {
-            notes.push(note.clone());
-        }
-    }
     let total = {
         let mut t = crate::tables::counts::KindCounts::default();
         state.counts.values().for_each(|c| t.add(c));
@@ -255,8 +251,12 @@ pub async fn run_tables_migration(
         journal: shared.journal.path().display().to_string(),
         tables,
         counts: state.counts.clone(),
-        notes_total: state.notes.len() as u64,
-        notes,
+        notes_total: total.already_there
+            + total.skipped
+            + total.malformed
+            + total.unwritten
+            + total.rejected,
+        notes: state.listed_notes(),
         pace: PaceReport {
             conversations: table_pace(&shared.writers.conversations, &conversations),
             bots: table_pace(&shared.writers.bots, &bots),
@@ -289,7 +289,7 @@ async fn retry_unwritten(
     shared: &Shared,
     state: &journal::TablesJournalState,
 ) -> Result<(), TablesError> {
-    for note in state.unwritten() {
+    for note in state.unwritten.values() {
         let key = &note.key;
         let answer = shared
             .client

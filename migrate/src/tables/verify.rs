@@ -42,6 +42,12 @@ pub struct Verification {
     pub missing_total: u64,
     /// The first missing items, by source key.
     pub missing: Vec<SourceKey>,
+    /// Users whose items were counted on both sides.
+    #[serde(default)]
+    pub users_checked: u64,
+    /// Users with items short in the new tables.
+    #[serde(default)]
+    pub users_short_total: u64,
     /// Users with items short, with their counts on both sides (the first [`LISTED`]).
     pub users_short: Vec<UserCounts>,
     pub sample: SampleCheck,
@@ -82,11 +88,8 @@ pub struct Difference {
 /// State the verification workers share.
 struct Tally {
     verification: Mutex<Verification>,
-    /// Per user, when short: (expected, found); only users with something missing are kept.
-    short: Mutex<BTreeMap<String, (u64, u64)>>,
     kept: BTreeSet<SourceKey>,
     sample_every: u64,
-    seen: std::sync::atomic::AtomicU64,
 }
 
 pub async fn verify(
@@ -103,10 +106,8 @@ pub async fn verify(
             },
             ..Verification::default()
         }),
-        short: Mutex::new(BTreeMap::new()),
         kept,
         sample_every: sample_every.max(1),
-        seen: Default::default(),
     });
     let mut workers = JoinSet::new();
     for segment in 0..shared.total_segments {
@@ -123,19 +124,6 @@ pub async fn verify(
     let totals = count_targets(&shared).await?;
     let mut v = tally.verification.lock().expect("tally").clone();
     v.target_totals = totals;
-    v.users_short = tally
-        .short
-        .lock()
-        .expect("tally")
-        .iter()
-        .filter(|(_, (e, f))| e != f)
-        .take(LISTED)
-        .map(|(user, (expected, found))| UserCounts {
-            user: user.clone(),
-            expected: *expected,
-            found: *found,
-        })
-        .collect();
     Ok(v)
 }
 
@@ -163,6 +151,7 @@ async fn verify_segment(
         .total_segments(shared.total_segments as i32)
         .into_paginator()
         .send();
+    let mut user = UserTally::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| TablesError::Source {
             table: shared.source.clone(),
@@ -178,11 +167,58 @@ async fn verify_segment(
             .await?;
         for chunk in expected.chunks(GET_KEYS) {
             let found = get_all(&shared, chunk, backoff).await?;
-            record(&tally, chunk, &found);
+            for (e, there) in chunk.iter().zip(record(&tally, chunk, &found)) {
+                user.count(&tally, &e.source.pk, there);
+            }
         }
         shared.events.emit(Event::TablesVerified { read });
     }
+    user.close(&tally);
     Ok(())
+}
+
+/// One user's items counted on both sides, as a segment's scan meets them. A user is one
+/// partition key of the v2 table, and DynamoDB "stores items with the same partition key
+/// physically close together, in sorted order by the sort key value" (KeySchemaElement, API
+/// Reference), which a scan reads in order: a user's count is whole when the scan moves to the
+/// next user, so a segment holds one count at a time. Were a user's items ever met apart, each
+/// run of them would be counted on its own: a short one still shows as short.
+#[derive(Default)]
+struct UserTally {
+    user: Option<String>,
+    expected: u64,
+    found: u64,
+}
+
+impl UserTally {
+    fn count(&mut self, tally: &Tally, user: &str, there: bool) {
+        if self.user.as_deref() != Some(user) {
+            self.close(tally);
+            self.user = Some(user.to_owned());
+        }
+        self.expected += 1;
+        self.found += u64::from(there);
+    }
+
+    /// The user's count is whole: recorded, and listed when short.
+    fn close(&mut self, tally: &Tally) {
+        let Some(user) = self.user.take() else {
+            return;
+        };
+        let mut v = tally.verification.lock().expect("tally");
+        v.users_checked += 1;
+        if self.found < self.expected {
+            v.users_short_total += 1;
+            if v.users_short.len() < LISTED {
+                v.users_short.push(UserCounts {
+                    user,
+                    expected: self.expected,
+                    found: self.found,
+                });
+            }
+        }
+        (self.expected, self.found) = (0, 0);
+    }
 }
 
 async fn expect(
@@ -204,10 +240,7 @@ async fn expect(
             .unwrap_or_default()
     };
     let key = (key_of("PK"), key_of("SK"));
-    let n = tally
-        .seen
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sampled = n.is_multiple_of(tally.sample_every).then_some(new);
+    let sampled = source.sampled(tally.sample_every).then_some(new);
     Ok(Some(Expected {
         source,
         kind,
@@ -310,18 +343,21 @@ async fn batch_get(
     Ok(found)
 }
 
-fn record(tally: &Tally, chunk: &[Expected], found: &HashMap<(TargetTable, String, String), Item>) {
+/// Counts `chunk` against what the new tables hold; whether each item is there.
+fn record(
+    tally: &Tally,
+    chunk: &[Expected],
+    found: &HashMap<(TargetTable, String, String), Item>,
+) -> Vec<bool> {
     let mut v = tally.verification.lock().expect("tally");
-    let mut short = tally.short.lock().expect("tally");
+    let mut there = Vec::with_capacity(chunk.len());
     for e in chunk {
         *v.expected.entry(e.kind).or_default() += 1;
         let got = found.get(&(e.table, e.key.0.clone(), e.key.1.clone()));
-        let user = short.entry(e.source.pk.clone()).or_default();
-        user.0 += 1;
+        there.push(got.is_some());
         match got {
             Some(target) => {
                 *v.found.entry(e.kind).or_default() += 1;
-                user.1 += 1;
                 if let Some(expected) = &e.sampled {
                     compare(&mut v.sample, tally, e, expected, target);
                 }
@@ -334,8 +370,7 @@ fn record(tally: &Tally, chunk: &[Expected], found: &HashMap<(TargetTable, Strin
             }
         }
     }
-    // Users whose items are all there are forgotten: only the short ones are kept.
-    short.retain(|_, (expected, found)| expected != found);
+    there
 }
 
 fn compare(sample: &mut SampleCheck, tally: &Tally, e: &Expected, expected: &Item, target: &Item) {
@@ -509,5 +544,33 @@ mod tests {
         );
         assert_eq!(never.num_calls(), GET_ATTEMPTS as usize);
         assert!(err.to_string().contains("--resume"), "{err}");
+    }
+
+    /// A user's items span chunks of 100 keys and pages: the count listed is the whole user's.
+    #[test]
+    fn a_users_count_is_whole_across_chunks_and_only_short_users_are_listed() {
+        let tally = Tally {
+            verification: Mutex::new(Verification::default()),
+            kept: BTreeSet::new(),
+            sample_every: 1,
+        };
+        let mut user = UserTally::default();
+        for i in 0..250 {
+            user.count(&tally, "alice", i != 249);
+        }
+        for _ in 0..3 {
+            user.count(&tally, "bob", true);
+        }
+        user.close(&tally);
+        let v = tally.verification.lock().unwrap();
+        assert_eq!((v.users_checked, v.users_short_total), (2, 1));
+        assert_eq!(
+            v.users_short,
+            [UserCounts {
+                user: "alice".into(),
+                expected: 250,
+                found: 249
+            }]
+        );
     }
 }
