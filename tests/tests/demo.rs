@@ -86,6 +86,35 @@ fn the_v3_demo_upgrades_backs_up_and_copies_the_tables() {
     ] {
         assert!(all.contains(step), "missing {step:?} in:\n{all}");
     }
+    // README and docs/upgrading-v2-v3.md show this run's counts: they are what it prints.
+    for doc in ["README.md", "docs/upgrading-v2-v3.md"] {
+        let text = std::fs::read_to_string(project_root().join(doc)).unwrap();
+        let shown: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                [
+                    "conversation ",
+                    "related_document ",
+                    "bot ",
+                    "alias ",
+                    "verified ",
+                ]
+                .iter()
+                .any(|start| l.starts_with(start))
+            })
+            .collect();
+        assert_eq!(
+            shown.len(),
+            5,
+            "{doc} shows the counts and the verification"
+        );
+        for line in shown {
+            assert!(
+                all.contains(line),
+                "{doc} shows {line:?}; the demo printed:\n{all}"
+            );
+        }
+    }
 }
 
 #[test]
