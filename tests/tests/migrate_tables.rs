@@ -130,6 +130,26 @@ async fn assert_the_tables_hold_what_the_seed_expects(env: &Deployed, seeded: &S
     );
 }
 
+/// `--resume` (with `extra` flags and `envs`) as a user runs it after a cut: exit 0, verified,
+/// the seed's counts, the tables holding what they should.
+async fn resume_to_a_verified_end(
+    env: &Deployed,
+    v2_table: &str,
+    seeded: &SeededV2,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) {
+    let mut flags = extra.to_vec();
+    flags.push("--resume");
+    let args = migrate_args(v2_table, &flags);
+    let output = xtask::run_with(&env.emulator, env.app.dir(), &args, envs);
+    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
+    let report = report_of(&output);
+    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
+    assert_counts_match_the_seed(&report, seeded);
+    assert_the_tables_hold_what_the_seed_expects(env, seeded).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_kind_is_migrated_as_the_app_defines_it_and_the_odd_items_are_reported_by_key() {
     let (env, v2_table, seeded) = upgraded_to_v3(V2Plan::small()).await;
@@ -429,13 +449,7 @@ async fn a_killed_run_resumes_with_every_item_once_and_keeps_what_the_app_wrote_
         .await
         .expect("the app's newer version");
 
-    let resume_args = migrate_args(&v2_table, &["--segments", "1", "--resume"]);
-    let output = xtask::run(&env.emulator, env.app.dir(), &resume_args);
-    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
-    let report = report_of(&output);
-    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
-    assert_counts_match_the_seed(&report, &seeded);
-    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    resume_to_a_verified_end(&env, &v2_table, &seeded, &["--segments", "1"], &[]).await;
     let kept = get(&env, &bots, &user, &sk).await.expect("the bot");
     assert_eq!(
         kept.get("Title"),
@@ -520,13 +534,7 @@ async fn a_second_run_is_refused_and_sigterm_stops_at_a_page_boundary_for_resume
     );
 
     throughput_knob::set_write_limit(&env.emulator, None);
-    let resume_args = migrate_args(&v2_table, &["--resume"]);
-    let output = xtask::run(&env.emulator, env.app.dir(), &resume_args);
-    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
-    let report = report_of(&output);
-    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
-    assert_counts_match_the_seed(&report, &seeded);
-    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    resume_to_a_verified_end(&env, &v2_table, &seeded, &[], &[]).await;
 }
 
 /// Writes throttled on every attempt: the run reports each such item unwritten (by key, with what
@@ -568,12 +576,6 @@ async fn items_throttled_on_every_attempt_are_reported_unwritten_and_written_by_
         "the journal stays open for --resume"
     );
 
-    let resume_args = migrate_args(&v2_table, &["--resume"]);
-    let output = xtask::run_with(&env.emulator, env.app.dir(), &resume_args, &quick);
-    assert_eq!(output.status.code(), Some(0), "{}", xtask::printed(&output));
-    let report = report_of(&output);
-    assert!(report.verification.as_ref().is_some_and(|v| v.agrees()));
-    assert_counts_match_the_seed(&report, &seeded);
-    assert_the_tables_hold_what_the_seed_expects(&env, &seeded).await;
+    resume_to_a_verified_end(&env, &v2_table, &seeded, &[], &quick).await;
     assert_eq!(journal_lines(env.app.dir(), "finished").len(), 1);
 }

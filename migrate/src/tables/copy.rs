@@ -252,8 +252,9 @@ async fn copy_page(
     Ok(outcome)
 }
 
-/// Owner lookups of one page in flight at once.
-const OWNER_QUERIES_IN_FLIGHT: usize = 16;
+/// Source items of one page resolved at once (an alias's owner is a Query when not known yet),
+/// by the copy and by the verification.
+pub(crate) const RESOLVED_AT_ONCE: usize = 16;
 
 /// Each item's key, kind and step, in page order. An alias's owner is a Query: a page's aliases
 /// are looked up several at once, not one latency after another.
@@ -276,7 +277,7 @@ async fn steps_of(
             let step = resolve(shared, kind, &key, &item).await?;
             Ok::<_, TablesError>((key, kind, step))
         })
-        .buffered(OWNER_QUERIES_IN_FLIGHT)
+        .buffered(RESOLVED_AT_ONCE)
         .try_collect()
         .await
 }

@@ -47,6 +47,13 @@ impl KindCounts {
         }
     }
 
+    /// The counts of every kind, added up.
+    pub fn sum<'a>(counts: impl IntoIterator<Item = &'a KindCounts>) -> KindCounts {
+        let mut total = KindCounts::default();
+        counts.into_iter().for_each(|c| total.add(c));
+        total
+    }
+
     /// Items that should be in the new tables and are not (yet).
     pub fn missing(&self) -> u64 {
         self.unwritten + self.rejected

@@ -226,11 +226,6 @@ fn journal_names(tables: Option<&TableSet>) -> (String, String, String) {
     }
 }
 
-/// A journal folded into its state (for `--resume`'s choice and the report).
-pub fn read_state(path: &Path) -> Result<TablesJournalState, JournalError> {
-    Ok(read(path, None)?.0)
-}
-
 /// Folds a journal into its state; the torn tail (if any) is left for `reopen` to cut. The
 /// already-there keys kept are those the verification samples, one in `sample_every`.
 pub(crate) fn read(

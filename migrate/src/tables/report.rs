@@ -60,11 +60,7 @@ pub struct TablePace {
 impl TablesReport {
     /// Totals over every kind.
     pub fn total(&self) -> KindCounts {
-        let mut total = KindCounts::default();
-        for c in self.counts.values() {
-            total.add(c);
-        }
-        total
+        KindCounts::sum(self.counts.values())
     }
 }
 

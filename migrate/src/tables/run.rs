@@ -16,7 +16,7 @@ use crate::state;
 use crate::tables::TablesError;
 use crate::tables::capacity::{self, TableFacts};
 use crate::tables::copy::{self, Owners, Shared, Writers};
-use crate::tables::counts::NoteKind;
+use crate::tables::counts::{KindCounts, NoteKind};
 use crate::tables::journal::{self, TableRef, TableSet, TablesEntry, TablesJournal};
 use crate::tables::kinds::{self, Step};
 use crate::tables::pace::WritePace;
@@ -209,7 +209,7 @@ pub async fn run_tables_migration(
     copy::copy_segments(shared.clone(), start, options.resume != TablesResume::Fresh).await?;
     let copy_seconds = copy_started.elapsed().as_secs_f64();
     let interrupted = interrupt.is_stopping();
-    let (state, _) = journal::read(shared.journal.path(), Some(options.sample_every))?;
+    let (mut state, _) = journal::read(shared.journal.path(), Some(options.sample_every))?;
     let complete =
         !interrupted && (0..segments).all(|s| matches!(state.progress.get(&s), Some(None)));
     let verify_started = Instant::now();
@@ -217,7 +217,7 @@ pub async fn run_tables_migration(
         Some(
             verify::verify(
                 shared.clone(),
-                state.kept_sampled.clone(),
+                std::mem::take(&mut state.kept_sampled),
                 options.sample_every,
                 options.backoff,
             )
@@ -226,20 +226,14 @@ pub async fn run_tables_migration(
     } else {
         None
     };
+    let total = KindCounts::sum(state.counts.values());
     // Finished only when nothing is left for `--resume`: every page copied, no item unwritten,
     // and the verification ran to its end (an error in it leaves the journal open, so `--resume`
     // verifies again without copying anything).
-    let unwritten: u64 = state.counts.values().map(|c| c.unwritten).sum();
-    if complete && unwritten == 0 {
+    if complete && total.unwritten == 0 {
         shared.journal.finish()?;
     }
-    let written_now: u64 = state.counts.values().map(|c| c.written).sum::<u64>()
-        - before.values().map(|c| c.written).sum::<u64>();
-    let total = {
-        let mut t = crate::tables::counts::KindCounts::default();
-        state.counts.values().for_each(|c| t.add(c));
-        t
-    };
+    let written_now = total.written - KindCounts::sum(before.values()).written;
     let success = complete
         && total.missing() == 0
         && verification

@@ -16,7 +16,7 @@ use crate::error_text::AwsError;
 use crate::events::Event;
 use crate::ratelimit::Backoff;
 use crate::tables::TablesError;
-use crate::tables::copy::{Shared, resolve};
+use crate::tables::copy::{RESOLVED_AT_ONCE, Shared, resolve};
 use crate::tables::item::{Item, SourceKey};
 use crate::tables::kinds::{self, Kind, Step, TargetTable};
 
@@ -27,8 +27,6 @@ const GET_KEYS: usize = 100;
 /// BatchGetItem calls for one chunk of keys (throttled answers and unprocessed keys retried with
 /// backoff) before the verification gives up rather than wait without end.
 const GET_ATTEMPTS: u32 = 20;
-/// Source items of one page resolved at once (an alias's owner is a Query when not known yet).
-const RESOLVED_AT_ONCE: usize = 16;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verification {

@@ -63,10 +63,6 @@ def _table_partition(table: Any, hash_key: DynamoType) -> list:
     return list(partition.values()) if table.range_key_attr else [partition]
 
 
-_original_query = ddb_table.Table.query
-_original_all_items = ddb_table.Table.all_items
-
-
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     if _enabled():
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
@@ -92,6 +88,7 @@ def _all_items(self: Any) -> list:
 
 
 def apply(enabled: Callable[[], bool]) -> None:
+    # moto's methods as they are when this applies (the write lock's wrapper included).
     global _enabled, _original_query, _original_all_items
     _enabled = enabled
     _original_query = ddb_table.Table.query
