@@ -1,45 +1,30 @@
-//! The post-deploy migration of Bedrock Chat's vector store: scan the conversation table for bots,
-//! launch one embedding task per bot that has knowledge, track each task to the bot's own verdict,
-//! journal everything for resume, and report.
+//! Bedrock Chat's migrations, one folder each, on a floor they share.
 //!
-//! The library never prints: progress goes to an [`EventSink`], the outcome to a
-//! [`MigrationReport`]. It knows nothing of CloudFormation: it takes a plain [`MigrationTarget`].
+//! - [`reembed`]: after v0 -> v1 replaced the vector store, one embedding task per bot, each
+//!   followed to the bot's own verdict.
+//! - [`tables`]: the v2 -> v3 move of conversations and bots to the new tables.
+//! - [`copy`]: the copy-back, the vectors copied from a restored snapshot instead of re-embedded.
 //!
-//! Entry points: [`plan_migration`] (scan only) then [`execute_plan`], or [`run_migration`] for both.
+//! The floor: the state directory ([`state`]) and its lock ([`lock`]), the journal files
+//! ([`journal_file`]), the interrupt switch ([`interrupt`]), progress events ([`events`]), pacing
+//! and backoff ([`ratelimit`]), the ECS task ([`ecs_task`]), how errors read ([`error_text`]) and
+//! the secret type ([`secret`]).
+//!
+//! The library never prints: progress goes to an [`EventSink`], each outcome to a report value.
 
-pub mod bot;
-pub mod concurrent;
-pub mod copy;
-mod ctx;
+pub mod ecs_task;
 pub mod error_text;
 pub mod events;
-mod existing;
-pub mod journal;
-mod journal_read;
-pub mod launch;
+pub mod interrupt;
+pub mod journal_file;
 pub mod lock;
-mod options;
-mod plan;
-pub mod preflight;
 pub mod ratelimit;
-pub mod report;
-pub mod resume;
-pub mod rows;
-mod run;
-pub mod scan;
 pub mod secret;
-mod spill;
 pub mod state;
-pub mod tables;
-pub mod target;
-pub mod track;
 
-pub use bot::{BotKey, PackedKey};
-pub use events::{Event, EventSink, NoEvents};
-pub use options::{Clients, Interrupt, MigrateError, MigrationOptions, Resume};
-pub use plan::{MALFORMED_KEPT, Plan, PlannedBot, plan_migration};
-pub use report::{BotRow, Counts, MigrationReport, Outcome, OutcomeKind, Timings};
-pub use rows::{BotRows, NOTABLE_ROWS};
-pub use run::{execute_plan, run_migration};
-pub use scan::{BotRecord, KnowledgeCounts, MalformedItem, ScanItem};
-pub use target::{MigrationTarget, VectorStore};
+pub mod copy;
+pub mod reembed;
+pub mod tables;
+
+pub use events::{EventSink, NoEvents};
+pub use interrupt::Interrupt;

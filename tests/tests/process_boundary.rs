@@ -390,7 +390,7 @@ async fn retarget_journal(env: &Deployed, journal: &Path) {
     let text = std::fs::read_to_string(journal).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut header: Value = serde_json::from_str(&lines[0]).unwrap();
-    let mut target: migrate::MigrationTarget =
+    let mut target: migrate::reembed::MigrationTarget =
         serde_json::from_value(header["target"].clone()).unwrap();
     target.cluster = output(&outputs, "EmbeddingClusterName").to_owned();
     target.task_definition = output(&outputs, "EmbeddingTaskDefinitionName").to_owned();

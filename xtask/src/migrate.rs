@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::MultiProgress;
-use migrate::journal;
-use migrate::state::Existing;
-use migrate::{
-    Clients, Event, Interrupt, MigrationOptions, MigrationReport, MigrationTarget, Plan, Resume,
-    VectorStore,
+use migrate::Interrupt;
+use migrate::reembed::journal_state as journal;
+use migrate::reembed::{
+    Clients, Event, MigrationOptions, MigrationReport, MigrationTarget, Plan, Resume, VectorStore,
 };
+use migrate::state::Existing;
 
 use crate::flags::Migrate;
 use crate::progress;
@@ -42,7 +42,7 @@ pub async fn run_async(args: Migrate) -> anyhow::Result<ExitCode> {
     options.resume = choose_resume(&args, &target, vector_store.as_ref(), interactive)?;
     options.vector_store = vector_store;
     let clients = Clients::from_conf(&config);
-    migrate::preflight::preflight(&clients, &target).await?;
+    migrate::reembed::preflight::preflight(&clients, &target).await?;
 
     let plan = scan(&clients, &target, &options).await?;
     let to_embed = print_scan(&plan, args.all_bots);
@@ -121,7 +121,7 @@ async fn scan(
                 pb.set_message(format!("scanning: {items} items read, {found} bot items"));
             }
         });
-        migrate::plan_migration(clients, target, options, events).await?
+        migrate::reembed::plan_migration(clients, target, options, events).await?
     };
     scan_ui.finish_and_clear();
     Ok(plan)
@@ -160,7 +160,7 @@ async fn dry_run(
     plan: &Plan,
     options: &MigrationOptions,
 ) -> anyhow::Result<ExitCode> {
-    let report = migrate::execute_plan(
+    let report = migrate::reembed::execute_plan(
         clients,
         plan,
         options,
@@ -170,7 +170,7 @@ async fn dry_run(
     .await?;
     for row in report.bots.iter() {
         let row = row.map_err(|e| anyhow::anyhow!("reading back the report rows: {e}"))?;
-        if row.outcome == migrate::OutcomeKind::Planned {
+        if row.outcome == migrate::reembed::OutcomeKind::Planned {
             println!(
                 "would launch  {}  {}",
                 row.bot_id.as_deref().unwrap_or("?"),
@@ -215,7 +215,7 @@ async fn execute(
         let ui = ui.clone();
         Arc::new(move |e: Event| ui.on_event(e))
     };
-    let result = migrate::execute_plan(clients, plan, options, events, &interrupt).await;
+    let result = migrate::reembed::execute_plan(clients, plan, options, events, &interrupt).await;
     announcer.abort();
     ui.finish();
     Ok((result?, interrupt))
@@ -389,7 +389,7 @@ async fn refuse_beside_another_run(
         Resume::Journal(path) => journal::summarize(path)?.run_ids,
         Resume::Fresh => Vec::new(),
     };
-    let others = migrate::concurrent::other_runs(&clients.ecs, target, &own)
+    let others = migrate::reembed::concurrent::other_runs(&clients.ecs, target, &own)
         .await
         .map_err(|e| anyhow::anyhow!("listing the running embedding tasks (ListTasks): {e}"))?;
     let Some(first) = others.first() else {

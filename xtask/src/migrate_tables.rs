@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use console::style;
+use migrate::Interrupt;
 use migrate::state::Existing;
 use migrate::tables::counts::NoteKind;
 use migrate::tables::{
-    TablesOptions, TablesReport, TablesResume, TablesTarget, journal, run_tables_migration,
+    TablesEvent, TablesOptions, TablesReport, TablesResume, TablesTarget, journal,
+    run_tables_migration,
 };
-use migrate::{Event, Interrupt};
 
 use crate::flags::{MigrateTables, StackOptions, TablesFlags};
 
@@ -203,17 +204,16 @@ async fn execute(
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
     let events = {
         let (ui, counts) = (ui.clone(), counts.clone());
-        Arc::new(move |e: Event| match e {
-            Event::TablesPage { read, written } => {
+        Arc::new(move |e: TablesEvent| match e {
+            TablesEvent::Page { read, written } => {
                 let r = counts[0].fetch_add(read, Ordering::Relaxed) + read;
                 let w = counts[1].fetch_add(written, Ordering::Relaxed) + written;
                 ui.set_message(format!("copying: {r} items read, {w} written"));
             }
-            Event::TablesVerified { read } => {
+            TablesEvent::Verified { read } => {
                 let v = counts[2].fetch_add(read, Ordering::Relaxed) + read;
                 ui.set_message(format!("verifying: {v} source items checked"));
             }
-            _ => {}
         })
     };
     let report = run_tables_migration(client, target, options, interrupt.clone(), events).await;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use migrate::{MigrationTarget, VectorStore};
+use migrate::reembed::{MigrationTarget, VectorStore};
 
 use crate::flags::{OutputFormat, Outputs, TargetOverrides};
 

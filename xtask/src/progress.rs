@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use migrate::{Event, Outcome};
+use migrate::reembed::{Event, Outcome};
 
 /// A spinner with a message, ticking on its own.
 pub fn spinner(message: impl Into<std::borrow::Cow<'static, str>>) -> ProgressBar {
@@ -105,11 +105,7 @@ impl MigrateBars {
                     .multi
                     .println(format!("warning: {}", truncate(&message, 200)));
             }
-            Event::ScanPage { .. }
-            | Event::ScanDone { .. }
-            | Event::LaunchStopped { .. }
-            | Event::TablesPage { .. }
-            | Event::TablesVerified { .. } => {}
+            Event::ScanPage { .. } | Event::ScanDone { .. } | Event::LaunchStopped { .. } => {}
         }
     }
 

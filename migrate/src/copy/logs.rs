@@ -4,7 +4,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError;
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsError;
 
-use super::CopyError;
+use super::error::CopyError;
 use crate::error_text::AwsFailure as _;
 
 /// Creates the group unless it exists: the awslogs driver does not create it by default, and the

@@ -1,14 +1,16 @@
 //! One copy from start to end: the temporaries made in order, the task followed, its log read,
 //! and the temporaries removed on every way out but an abandoned task.
 
+use super::error::CopyError;
+use super::outcome::CopyOutcome;
 use super::outcome::parse_log;
-use super::task_definition::{self, CopyTaskSpec, LOG_GROUP};
-use super::{
-    CopyClients, CopyError, CopyEvent, CopyOutcome, CopyRequest, RunningCopy, STARTED_BY,
-    TemporarySecret, logs, secret, task,
+use super::request::{
+    CopyClients, CopyEvent, CopyRequest, RunningCopy, STARTED_BY, TemporarySecret,
 };
-use crate::bot::task_id;
-use crate::options::Interrupt;
+use super::task_definition::{self, CopyTaskSpec, LOG_GROUP};
+use super::{logs, secret, task};
+use crate::ecs_task::task_id;
+use crate::interrupt::Interrupt;
 
 /// The temporary resources made so far.
 #[derive(Default)]
@@ -231,7 +233,7 @@ fn outcome(
     task_arn: String,
     log_stream: String,
     messages: &[String],
-    stop: crate::track::StopInfo,
+    stop: crate::ecs_task::StopInfo,
 ) -> CopyOutcome {
     let parsed = parse_log(messages.iter().map(String::as_str));
     let password = request.source.password.expose();

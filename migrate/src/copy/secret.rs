@@ -6,7 +6,8 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{CopyError, SourceConnection};
+use super::error::CopyError;
+use super::request::{SourceConnection, TemporarySecret};
 use crate::error_text::{AwsError, AwsFailure as _};
 use crate::secret::SecretValue;
 
@@ -15,13 +16,6 @@ pub const KEY_USERNAME: &str = "username";
 pub const KEY_PASSWORD: &str = "password";
 pub const KEY_HOST: &str = "host";
 pub const KEY_PORT: &str = "port";
-
-/// The temporary secret as created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemporarySecret {
-    pub name: String,
-    pub arn: String,
-}
 
 /// `xtask/<stack>/copy-source-<utc>`: under the tool's prefix, so a person listing secrets sees
 /// who made it.

@@ -8,14 +8,12 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DesiredStatus, LaunchType, NetworkConfiguration, Tag,
 };
 
+use super::error::CopyError;
+use super::request::{CopyEvent, STARTED_BY};
 use super::task_definition::CONTAINER_NAME;
-use super::{CopyError, CopyEvent};
+use crate::ecs_task::StopInfo;
 use crate::error_text::AwsFailure as _;
-use crate::options::Interrupt;
-use crate::track::StopInfo;
-
-/// `startedBy` of every copy task: how a person (and the next run) finds one.
-pub const STARTED_BY: &str = "xtask-copy-vectors";
+use crate::interrupt::Interrupt;
 
 /// Copy tasks on the cluster that have not stopped: two copies into the same tables at once
 /// would race, so a second is not launched.
@@ -89,7 +87,7 @@ pub async fn launch(
         .send()
         .await
         .map_err(|e| CopyError::aws("RunTask", e))?;
-    crate::launch::started_task(&out).map_err(|reasons| CopyError::LaunchFailed {
+    crate::ecs_task::started_task(&out).map_err(|reasons| CopyError::LaunchFailed {
         reasons: if reasons.is_empty() {
             "RunTask answered with neither a task nor a failure".into()
         } else {

@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::{
     Secret, Tag,
 };
 
-use super::CopyError;
+use super::error::CopyError;
 use super::secret::{KEY_HOST, KEY_PASSWORD, KEY_PORT, KEY_USERNAME};
 use crate::error_text::{AwsError, AwsFailure as _};
 

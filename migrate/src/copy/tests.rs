@@ -8,9 +8,12 @@ use aws_sdk_ecs::types::{Container, Failure, Task, TaskDefinition};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::task::{Placement, Tracked, launch, track};
+use std::time::Duration;
+
 use super::*;
 use crate::Interrupt;
-use crate::track::StopInfo;
+use crate::ecs_task::StopInfo;
+use crate::secret::SecretValue;
 
 const ARN: &str = "arn:aws:ecs:us-east-1:1:task/cluster/abc";
 

@@ -12,9 +12,10 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio::task::JoinSet;
 
 use crate::error_text::AwsError;
-use crate::events::{Event, EventSink};
-use crate::options::Interrupt;
+use crate::events::EventSink;
+use crate::interrupt::Interrupt;
 use crate::tables::TablesError;
+use crate::tables::TablesEvent;
 use crate::tables::counts::{KindCounts, Note, NoteKind};
 use crate::tables::item::{Item, SourceKey};
 use crate::tables::journal::{ResumeKey, TablesEntry, TablesJournal};
@@ -94,7 +95,7 @@ pub struct Shared {
     pub owners: Owners,
     pub journal: TablesJournal,
     pub interrupt: Interrupt,
-    pub events: Arc<dyn EventSink>,
+    pub events: Arc<dyn EventSink<TablesEvent>>,
     /// Every write is a conditional put (the target held items when the run began).
     pub all_conditional: bool,
 }
@@ -193,7 +194,7 @@ async fn copy_segment(
             },
             true,
         )?;
-        shared.events.emit(Event::TablesPage { read, written });
+        shared.events.emit(TablesEvent::Page { read, written });
         careful = false;
         match next {
             Some(key) => from = Some(key),

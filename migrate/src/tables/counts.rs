@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::tables::item::SourceKey;
 use crate::tables::kinds::Kind;
 
+/// Lists in the report are cut here (the counts are whole).
+pub const LISTED: usize = 100;
+
 /// Per kind of item: what the copy did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindCounts {

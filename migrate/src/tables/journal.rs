@@ -14,13 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{JournalError, JournalFile, RunEntry};
-use crate::journal_read::fold;
+use crate::journal_file::{Extent, JournalError, JournalFile, RunEntry, fold, io_err};
 use crate::state;
-use crate::tables::counts::{KindCounts, Note, NoteKind};
+use crate::tables::counts::{KindCounts, LISTED, Note, NoteKind};
 use crate::tables::item::SourceKey;
 use crate::tables::kinds::Kind;
-use crate::tables::verify::LISTED;
 
 pub const TABLES_JOURNAL_VERSION: u32 = 1;
 
@@ -231,7 +229,7 @@ fn journal_names(tables: Option<&TableSet>) -> (String, String, String) {
 pub(crate) fn read(
     path: &Path,
     sample_every: Option<u64>,
-) -> Result<(TablesJournalState, crate::journal_read::Extent), JournalError> {
+) -> Result<(TablesJournalState, Extent), JournalError> {
     let mut state = TablesJournalState {
         path: path.to_owned(),
         sample_every,
@@ -300,7 +298,7 @@ pub fn find_unfinished(state_dir: &Path, stack: &str) -> Result<Option<PathBuf>,
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(crate::journal::io_err(&dir)(e)),
+        Err(e) => return Err(io_err(&dir)(e)),
     };
     // UTC stamps in the names sort chronologically; `_NNN` (same second) sorts after `.jsonl`.
     let newest = entries

@@ -20,7 +20,7 @@ pub struct TablesReport {
     pub tables: TableSet,
     /// Per kind: read, written, already_there, skipped, malformed, unwritten, rejected.
     pub counts: BTreeMap<Kind, KindCounts>,
-    /// Items not simply written, the first [`crate::tables::verify::LISTED`] of each fate.
+    /// Items not simply written, the first [`crate::tables::counts::LISTED`] of each fate.
     pub notes: Vec<Note>,
     pub notes_total: u64,
     pub pace: PaceReport,

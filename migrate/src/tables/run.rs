@@ -10,10 +10,11 @@ use aws_sdk_dynamodb::Client;
 
 use crate::error_text::AwsError;
 use crate::events::EventSink;
-use crate::options::Interrupt;
+use crate::interrupt::Interrupt;
 use crate::ratelimit::Backoff;
 use crate::state;
 use crate::tables::TablesError;
+use crate::tables::TablesEvent;
 use crate::tables::capacity::{self, TableFacts};
 use crate::tables::copy::{self, Owners, Shared, Writers};
 use crate::tables::counts::{KindCounts, NoteKind};
@@ -139,7 +140,7 @@ pub async fn run_tables_migration(
     target: &TablesTarget,
     options: &TablesOptions,
     interrupt: Interrupt,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<TablesEvent>>,
 ) -> Result<TablesReport, TablesError> {
     for new in [&target.conversations, &target.bots] {
         if *new == target.source {
@@ -155,7 +156,7 @@ pub async fn run_tables_migration(
         conversations: table_ref(&conversations),
         bots: table_ref(&bots),
     };
-    let run_id = crate::run::new_run_id();
+    let run_id = crate::journal_file::new_run_id();
     let started_at = state::utc_now_rfc3339();
     let (journal, earlier, all_conditional) = match &options.resume {
         TablesResume::Fresh => {

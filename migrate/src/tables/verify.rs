@@ -13,15 +13,14 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use crate::error_text::AwsError;
-use crate::events::Event;
 use crate::ratelimit::Backoff;
 use crate::tables::TablesError;
+use crate::tables::TablesEvent;
 use crate::tables::copy::{RESOLVED_AT_ONCE, Shared, resolve};
+use crate::tables::counts::LISTED;
 use crate::tables::item::{Item, SourceKey};
 use crate::tables::kinds::{self, Kind, Step, TargetTable};
 
-/// Lists in the report are cut here (the counts are whole).
-pub const LISTED: usize = 100;
 /// The most keys one BatchGetItem takes.
 const GET_KEYS: usize = 100;
 /// BatchGetItem calls for one chunk of keys (throttled answers and unprocessed keys retried with
@@ -169,7 +168,7 @@ async fn verify_segment(
                 user.count(&tally, &e.source.pk, there);
             }
         }
-        shared.events.emit(Event::TablesVerified { read });
+        shared.events.emit(TablesEvent::Verified { read });
     }
     user.close(&tally);
     Ok(())

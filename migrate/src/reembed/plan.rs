@@ -11,12 +11,13 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::bot::PackedKey;
-use crate::events::{Event, EventSink};
-use crate::options::{Clients, MigrateError, MigrationOptions};
-use crate::scan::{MalformedItem, ScanItem, ScanStats, scan_bots};
-use crate::spill::{Spill, SpillWriter};
-use crate::target::MigrationTarget;
+use super::bot::PackedKey;
+use super::events::Event;
+use super::options::{Clients, MigrateError, MigrationOptions};
+use super::scan::{MalformedItem, ScanItem, ScanStats, scan_bots};
+use super::spill::{Spill, SpillWriter};
+use super::target::MigrationTarget;
+use crate::events::EventSink;
 
 /// Malformed items a plan keeps in memory (for display); all of them reach the report.
 pub const MALFORMED_KEPT: usize = 1000;
@@ -79,7 +80,7 @@ pub async fn plan_migration(
     clients: &Clients,
     target: &MigrationTarget,
     options: &MigrationOptions,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<Event>>,
 ) -> Result<Plan, MigrateError> {
     target.validate()?;
     let started = Instant::now();

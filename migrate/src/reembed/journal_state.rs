@@ -1,20 +1,21 @@
-//! Reading a journal back: folded into per-bot states for a resume, or into counts for the question
-//! whether to resume.
+//! Reading the re-embed's journal back: folded into per-bot states for a resume (and reopened for
+//! it, only into the target and vector store it names), or into counts for the question whether
+//! to resume.
 //!
 //! Memory: both folds keep one entry per journaled bot, the only part of a run besides the plan
 //! that grows with the table. The entries are packed (see [`PackedKey`], [`BotState`]); the summary
 //! keeps a byte per bot beyond its key, since deciding whether to resume needs no task ARNs.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::bot::{BotKey, PackedKey};
-use crate::journal::{Entry, JournalError, io_err};
-use crate::report::Outcome;
-use crate::target::{MigrationTarget, VectorStore};
+use super::bot::{BotKey, PackedKey};
+use super::journal::{EmbedJournalError, Entry, Journal};
+use super::outcome::Outcome;
+use super::target::{MigrationTarget, VectorStore};
+use crate::journal_file::{Extent, JournalError, fold, io_err, no_header};
+use crate::state;
 
 /// A task ARN held as two parts: what every task of a journal shares
 /// (`arn:aws:ecs:<region>:<account>:task/<cluster>/`, stored once) and the task id. A resume holds
@@ -112,73 +113,6 @@ impl JournalState {
     }
 }
 
-/// How far the complete lines of a journal go.
-pub(crate) struct Extent {
-    pub(crate) valid_len: u64,
-    pub(crate) truncated_tail: bool,
-    pub(crate) unterminated_tail: bool,
-}
-
-/// Hands every entry of the complete lines to `on_entry`, in order. A torn last line (a crash
-/// mid-write) ends the reading; any other line that is not an entry is an error. With `first_only`,
-/// stops after the first entry. Generic over the entry type: the table migration's journal
-/// (`tables/journal.rs`) has entries of its own and the same rules.
-pub(crate) fn fold<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    first_only: bool,
-    mut on_entry: impl FnMut(T),
-) -> Result<Extent, JournalError> {
-    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
-    let mut extent = Extent {
-        valid_len: 0,
-        truncated_tail: false,
-        unterminated_tail: false,
-    };
-    let mut buf = Vec::new();
-    let mut line_no = 0;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
-        if text.trim().is_empty() {
-            extent.valid_len += n as u64;
-            continue;
-        }
-        let entry: T = match serde_json::from_str(text.trim_end()) {
-            Ok(entry) => entry,
-            Err(_) if !complete => {
-                extent.truncated_tail = true;
-                break;
-            }
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    path: path.to_owned(),
-                    line: line_no,
-                    message: e.to_string(),
-                });
-            }
-        };
-        extent.valid_len += n as u64;
-        extent.unterminated_tail = !complete;
-        on_entry(entry);
-        if first_only {
-            break;
-        }
-    }
-    Ok(extent)
-}
-
-fn no_header(path: &Path) -> JournalError {
-    JournalError::NoHeader {
-        path: path.to_owned(),
-    }
-}
-
 pub fn read(path: &Path) -> Result<JournalState, JournalError> {
     let mut header = None;
     let mut run_ids = Vec::new();
@@ -251,6 +185,48 @@ pub fn read(path: &Path) -> Result<JournalState, JournalError> {
         truncated_tail: extent.truncated_tail,
         unterminated_tail: extent.unterminated_tail,
     })
+}
+
+impl Journal {
+    /// Continues an existing journal: refuses another target's or another vector store's, cuts a
+    /// torn last line off, ends a complete last line that lacks its line end (see
+    /// `LineFile::reopen`), and records the new run id.
+    pub fn reopen(
+        path: &Path,
+        target: &MigrationTarget,
+        vector_store: Option<&VectorStore>,
+        run_id: &str,
+    ) -> Result<(Self, JournalState), EmbedJournalError> {
+        let state = read_for(path, target, vector_store)?;
+        let journal = Self::continue_at(path, &state.extent(), run_id)?;
+        Ok((journal, state))
+    }
+}
+
+/// Reads a journal for a resume of `target` into `vector_store`: another target's or another
+/// vector store's journal is refused.
+pub fn read_for(
+    path: &Path,
+    target: &MigrationTarget,
+    vector_store: Option<&VectorStore>,
+) -> Result<JournalState, EmbedJournalError> {
+    let state = read(path)?;
+    let expected = target.fingerprint();
+    if state.fingerprint != expected {
+        return Err(EmbedJournalError::OtherTarget {
+            path: path.to_owned(),
+            expected,
+            found: state.fingerprint,
+        });
+    }
+    if !VectorStore::same(state.vector_store.as_ref(), vector_store) {
+        return Err(EmbedJournalError::OtherVectorStore {
+            path: path.to_owned(),
+            journal: state.vector_store.map(Box::new),
+            current: vector_store.cloned().map(Box::new),
+        });
+    }
+    Ok(state)
 }
 
 /// Where a journal's bots stand, counted: what the choice to resume needs.
@@ -391,7 +367,7 @@ fn newest(
 }
 
 fn journals_newest_first(state_dir: &Path, stack: &str) -> Result<Vec<PathBuf>, JournalError> {
-    let dir = crate::journal::stack_dir(state_dir, stack);
+    let dir = state::stack_dir(state_dir, stack);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -402,7 +378,7 @@ fn journals_newest_first(state_dir: &Path, stack: &str) -> Result<Vec<PathBuf>, 
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(crate::state::is_journal_name)
+                .is_some_and(state::is_journal_name)
         })
         .collect();
     // UTC timestamps in the names sort chronologically; `_NNN` (same second) sorts after `.jsonl`.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::target::fnv1a64;
+use super::target::fnv1a64;
 
 /// The primary key of a bot item: `PK` = user id, `SK` = `<user id>#BOT#<bot id>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -154,12 +154,6 @@ impl PartialOrd for PackedKey {
     }
 }
 
-/// The task id is the last segment of the task ARN (`arn:...:task/<cluster>/<id>`); the embedding
-/// container writes it to the bot's `LastExecId`.
-pub fn task_id(task_arn: &str) -> &str {
-    task_arn.rsplit('/').next().unwrap_or(task_arn)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,11 +220,5 @@ mod tests {
             PackedKey::new("u", "u#BOT#b"),
             PackedKey::new("u#", "BOT#b")
         );
-    }
-
-    #[test]
-    fn task_id_is_last_segment() {
-        assert_eq!(task_id("arn:aws:ecs:us-east-1:1:task/cl/abc123"), "abc123");
-        assert_eq!(task_id("abc"), "abc");
     }
 }

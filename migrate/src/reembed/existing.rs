@@ -5,10 +5,10 @@
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::DesiredStatus;
 
-use crate::bot::BotKey;
+use super::bot::BotKey;
+use super::target::MigrationTarget;
+use crate::ecs_task::{DESCRIBE_BATCH, describe_batch};
 use crate::error_text::AwsError;
-use crate::target::MigrationTarget;
-use crate::track::{DESCRIBE_BATCH, describe_batch};
 
 /// Looks for a task already started for `bot` under `started_by` (see the module docs of `launch`).
 pub async fn find_existing_task(

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::DesiredStatus;
 
+use super::existing::task_family;
+use super::target::MigrationTarget;
+use crate::ecs_task::{DESCRIBE_BATCH, describe_batch};
 use crate::error_text::AwsError;
-use crate::existing::task_family;
-use crate::target::MigrationTarget;
-use crate::track::{DESCRIBE_BATCH, describe_batch};
 
 /// A run of this tool whose tasks are running now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,11 @@
+use std::fs::OpenOptions;
 use std::io::Write;
 
 use super::*;
-use crate::bot::BotKey;
+use crate::reembed::bot::BotKey;
+use crate::reembed::journal_state::{
+    BotState, find_latest, find_unfinished_elsewhere, read, summarize,
+};
 
 fn target(table: &str) -> MigrationTarget {
     MigrationTarget {
@@ -196,7 +200,7 @@ fn a_whole_last_line_without_its_line_end_is_ended_not_joined_on_reopen() {
 fn a_journal_of_another_vector_store_is_never_reopened() {
     let dir = tempfile::tempdir().unwrap();
     let t = target("T");
-    let store = |id: &str, by: Option<&str>| crate::VectorStore {
+    let store = |id: &str, by: Option<&str>| crate::reembed::VectorStore {
         cluster_identifier: id.into(),
         endpoint: Some(format!("{id}.cluster.example")),
         replaced_by: by.map(str::to_owned),
@@ -208,7 +212,7 @@ fn a_journal_of_another_vector_store_is_never_reopened() {
     let new = store("db-new", Some("arn:changeSet/x"));
     let err = Journal::reopen(&path, &t, Some(&new), "r2").unwrap_err();
     assert!(
-        matches!(err, JournalError::OtherVectorStore { .. }),
+        matches!(err, EmbedJournalError::OtherVectorStore { .. }),
         "{err}"
     );
     let message = err.to_string();
@@ -243,7 +247,7 @@ fn reopen_refuses_another_targets_journal() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::create(dir.path(), "S", &target("T"), None, "r").unwrap();
     let err = Journal::reopen(j.path(), &target("Other"), None, "r2").unwrap_err();
-    assert!(matches!(err, JournalError::OtherTarget { .. }));
+    assert!(matches!(err, EmbedJournalError::OtherTarget { .. }));
     assert!(
         err.to_string().contains("another migration target"),
         "{err}"

@@ -1,8 +1,8 @@
 //! What to do with each bot given what an earlier journal says about it.
 
-use crate::bot::BotKey;
-use crate::journal::BotState;
-use crate::report::Outcome;
+use super::bot::BotKey;
+use super::journal_state::BotState;
+use super::outcome::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

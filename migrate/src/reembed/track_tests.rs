@@ -7,8 +7,12 @@ use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::types::{Container, Failure, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::*;
-use crate::journal::{BotState, read};
+use crate::reembed::journal_state::{BotState, read};
+use crate::reembed::outcome::Outcome;
+use crate::reembed::verdict::verdict;
 
 fn item(status: &str, exec: &str, reason: Option<&str>) -> HashMap<String, AttributeValue> {
     let mut m = HashMap::from([
@@ -152,17 +156,17 @@ async fn track_all_waits_for_stop_then_reads_the_bot() {
     let ctx = Arc::new(Ctx {
         ecs,
         ddb,
-        target: crate::launch::tests::target(),
-        journal: crate::journal::Journal::create(
+        target: crate::reembed::launch::tests::target(),
+        journal: crate::reembed::journal::Journal::create(
             dir.path(),
             "S",
-            &crate::launch::tests::target(),
+            &crate::reembed::launch::tests::target(),
             None,
             "r",
         )
         .unwrap(),
         events: Arc::new(crate::events::NoEvents),
-        ledger: crate::ctx::Ledger::default(),
+        ledger: crate::reembed::ctx::Ledger::default(),
     });
     let (tx, rx) = mpsc::unbounded_channel();
     let cap = Arc::new(tokio::sync::Semaphore::new(2));

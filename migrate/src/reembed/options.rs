@@ -1,13 +1,12 @@
-//! The engine's inputs: clients, options, the resume choice and the interrupt switch.
+//! The re-embed's inputs: clients, options and the resume choice; its error.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
-use crate::journal::JournalError;
-use crate::scan::ScanError;
-use crate::target::{TargetError, VectorStore};
+use super::journal::EmbedJournalError;
+use super::scan::ScanError;
+use super::target::{TargetError, VectorStore};
+use crate::journal_file::JournalError;
 
 /// The service clients, built by the caller from one `SdkConfig` (or mocks).
 #[derive(Debug, Clone)]
@@ -94,7 +93,7 @@ pub enum MigrateError {
     #[error(transparent)]
     Scan(#[from] ScanError),
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(#[from] EmbedJournalError),
     #[error("a migration worker stopped unexpectedly: {0}")]
     Worker(#[source] tokio::task::JoinError),
     /// The temporary file that holds report rows and malformed items off the heap.
@@ -102,45 +101,8 @@ pub enum MigrateError {
     Spill(#[source] std::io::Error),
 }
 
-/// An interrupt (Ctrl-C, SIGTERM, SIGHUP) for the engine: the first trip stops launching (no new intent) and keeps tracking; the
-/// second makes the engine return at once, journal consistent.
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt {
-    pub(crate) stop: CancellationToken,
-    pub(crate) abort: CancellationToken,
-}
-
-impl Interrupt {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Escalates one step; returns 1 after the first trip, 2 after any later one.
-    pub fn trip(&self) -> u8 {
-        if self.stop.is_cancelled() {
-            self.abort.cancel();
-            2
-        } else {
-            self.stop.cancel();
-            1
-        }
-    }
-
-    pub fn is_stopping(&self) -> bool {
-        self.stop.is_cancelled()
-    }
-
-    pub fn is_aborted(&self) -> bool {
-        self.abort.is_cancelled()
-    }
-
-    /// Resolves at the first trip (at once if it happened already).
-    pub async fn stopped(&self) {
-        self.stop.cancelled().await
-    }
-
-    /// Resolves at the second trip.
-    pub async fn aborted(&self) {
-        self.abort.cancelled().await
+impl From<JournalError> for MigrateError {
+    fn from(e: JournalError) -> Self {
+        Self::Journal(e.into())
     }
 }

@@ -5,8 +5,8 @@
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 
-use crate::options::Clients;
-use crate::target::MigrationTarget;
+use super::options::Clients;
+use super::target::MigrationTarget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {

@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::bot::BotKey;
-use crate::events::{Event, EventSink};
-use crate::journal::{Entry, Journal, JournalError};
-use crate::report::{BotRow, Outcome};
-use crate::rows::RowSink;
-use crate::target::MigrationTarget;
+use super::bot::BotKey;
+use super::events::Event;
+use super::journal::{Entry, Journal};
+use super::outcome::{BotRow, Outcome};
+use super::rows::RowSink;
+use super::target::MigrationTarget;
+use crate::events::EventSink;
+use crate::journal_file::JournalError;
 
 /// The run's bots on their way to the report. A final outcome becomes the bot's report row at once
 /// (on disk); only bots still launching or running stay in memory, so the ledger grows with the
@@ -95,7 +97,7 @@ pub(crate) struct Ctx {
     pub ddb: aws_sdk_dynamodb::Client,
     pub target: MigrationTarget,
     pub journal: Journal,
-    pub events: Arc<dyn EventSink>,
+    pub events: Arc<dyn EventSink<Event>>,
     pub ledger: Ledger,
 }
 

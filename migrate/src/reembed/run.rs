@@ -5,33 +5,35 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
-use crate::bot::BotKey;
-use crate::ctx::{Ctx, Ledger};
-use crate::events::{Event, EventSink};
-use crate::journal::{self, Journal, JournalState};
-use crate::launch::{LaunchJob, Limits, RetryPolicy, launch_all};
-use crate::options::{Clients, Interrupt, MigrateError, MigrationOptions, Resume};
-use crate::plan::{Plan, plan_migration};
+use super::bot::BotKey;
+use super::ctx::{Ctx, Ledger};
+use super::events::Event;
+use super::journal::Journal;
+use super::journal_state::{self, JournalState};
+use super::launch::{LaunchJob, Limits, launch_all};
+use super::options::{Clients, MigrateError, MigrationOptions, Resume};
+use super::outcome::{BotRow, Outcome};
+use super::plan::{Plan, plan_migration};
+use super::report::{MigrationReport, Timings};
+use super::resume::{Decision, decide};
+use super::run_task::RetryPolicy;
+use super::target::MigrationTarget;
+use super::track::{Tracked, track_all};
+use crate::events::EventSink;
+use crate::interrupt::Interrupt;
+use crate::journal_file;
 use crate::ratelimit::{Backoff, TokenBucket};
-use crate::report::{BotRow, MigrationReport, Outcome, Timings};
-use crate::resume::{Decision, decide};
-use crate::target::MigrationTarget;
-use crate::track::{Tracked, track_all};
 
 /// Scan, then execute: for callers that need no confirmation in between.
 pub async fn run_migration(
     clients: &Clients,
     target: &MigrationTarget,
     options: &MigrationOptions,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<Event>>,
     interrupt: &Interrupt,
 ) -> Result<MigrationReport, MigrateError> {
     let plan = plan_migration(clients, target, options, events.clone()).await?;
     execute_plan(clients, &plan, options, events, interrupt).await
-}
-
-pub(crate) fn new_run_id() -> String {
-    format!("{:08x}", rand::random::<u32>())
 }
 
 /// Launches and tracks what `plan` says (or, with `dry_run`, only reports it).
@@ -39,10 +41,10 @@ pub async fn execute_plan(
     clients: &Clients,
     plan: &Plan,
     options: &MigrationOptions,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<Event>>,
     interrupt: &Interrupt,
 ) -> Result<MigrationReport, MigrateError> {
-    let run_id = new_run_id();
+    let run_id = journal_file::new_run_id();
     let (journal, earlier) = open_journal(plan, options, &run_id)?;
     let ledger = Ledger::default();
     let decided = settle_decided(plan, earlier.as_ref(), &run_id, options, &ledger);
@@ -88,7 +90,9 @@ fn open_journal(
     let store = options.vector_store.as_ref();
     Ok(match (&options.resume, options.dry_run) {
         (Resume::Fresh, true) => (None, None),
-        (Resume::Journal(path), true) => (None, Some(journal::read_for(path, target, store)?)),
+        (Resume::Journal(path), true) => {
+            (None, Some(journal_state::read_for(path, target, store)?))
+        }
         (Resume::Fresh, false) => {
             let journal =
                 Journal::create(&options.state_dir, &options.stack, target, store, run_id)?;
@@ -150,7 +154,7 @@ fn orphans(plan: &Plan, earlier: &JournalState) -> Vec<(BotKey, String)> {
         .iter()
         .filter(|(key, _)| plan.bots.binary_search_by(|b| b.key.cmp(key)).is_err())
         .filter_map(|(key, s)| match s {
-            journal::BotState::Running { task_arn, .. } => {
+            journal_state::BotState::Running { task_arn, .. } => {
                 Some((key.to_key(), task_arn.to_string()))
             }
             _ => None,

@@ -1,4 +1,4 @@
-use crate::journal::JournalError;
+use crate::reembed::journal::EmbedJournalError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,11 +13,11 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 use super::*;
 use crate::events::NoEvents;
-use crate::journal::Entry;
-use crate::target::MigrationTarget;
+use crate::reembed::journal::Entry;
+use crate::reembed::target::MigrationTarget;
 
 fn target() -> MigrationTarget {
-    crate::launch::tests::target()
+    crate::reembed::launch::tests::target()
 }
 
 fn bot_item(user: &str, id: &str, urls: usize) -> HashMap<String, Av> {
@@ -76,7 +76,7 @@ fn fake() -> Fake {
     let launched_for_get = launched.clone();
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_compute_output(move |r| {
         let key = r.key().unwrap();
-        let keys = crate::BotKey::new(
+        let keys = crate::reembed::BotKey::new(
             key["PK"].as_s().unwrap().clone(),
             key["SK"].as_s().unwrap().clone(),
         )
@@ -129,7 +129,7 @@ fn row_of(report: &MigrationReport, id: &str) -> BotRow {
         .unwrap()
 }
 
-fn outcome_of(report: &MigrationReport, id: &str) -> crate::OutcomeKind {
+fn outcome_of(report: &MigrationReport, id: &str) -> crate::reembed::OutcomeKind {
     row_of(report, id).outcome
 }
 
@@ -159,7 +159,7 @@ async fn a_full_run_reports_every_bot() {
         "one row per item, the malformed one included"
     );
     assert!(!report.success());
-    let journal = crate::journal::read(report.journal.as_deref().unwrap()).unwrap();
+    let journal = crate::reembed::journal_state::read(report.journal.as_deref().unwrap()).unwrap();
     assert!(journal.finished);
     assert_eq!(f.launched.lock().unwrap().len(), 3);
 }
@@ -206,7 +206,7 @@ async fn interrupted_before_launch_keeps_the_journal_open() {
     assert_eq!(report.counts.not_launched, 3);
     assert!(!report.success());
     assert!(f.launched.lock().unwrap().is_empty());
-    let journal = crate::journal::read(report.journal.as_deref().unwrap()).unwrap();
+    let journal = crate::reembed::journal_state::read(report.journal.as_deref().unwrap()).unwrap();
     assert!(!journal.finished);
     assert_eq!(interrupt.trip(), 2);
     assert!(interrupt.is_aborted());
@@ -217,10 +217,11 @@ async fn resume_launches_only_what_needs_it() {
     let dir = tempfile::tempdir().unwrap();
     let opts = options(dir.path());
     let t = target();
-    let key = |u: &str, id: &str| crate::BotKey::new(u, format!("{u}#BOT#{id}"));
+    let key = |u: &str, id: &str| crate::reembed::BotKey::new(u, format!("{u}#BOT#{id}"));
     // Earlier run: a succeeded, c still running, bad failed; nothing for the rest.
     let path = {
-        let j = crate::journal::Journal::create(dir.path(), &opts.stack, &t, None, "old").unwrap();
+        let j = crate::reembed::journal::Journal::create(dir.path(), &opts.stack, &t, None, "old")
+            .unwrap();
         for (k, arn) in [
             (key("u1", "a"), "arn:task/c/9"),
             (key("u2", "c"), "arn:task/c/8"),
@@ -271,9 +272,10 @@ async fn resume_launches_only_what_needs_it() {
         j.path().to_owned()
     };
     let f = fake();
-    let found = crate::journal::find_latest(dir.path(), &opts.stack, &t.fingerprint())
-        .unwrap()
-        .unwrap();
+    let found =
+        crate::reembed::journal_state::find_latest(dir.path(), &opts.stack, &t.fingerprint())
+            .unwrap()
+            .unwrap();
     assert_eq!(found.path, path);
     let resume = MigrationOptions {
         resume: Resume::Journal(path.clone()),
@@ -328,7 +330,10 @@ async fn resume_launches_only_what_needs_it() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, MigrateError::Journal(JournalError::OtherTarget { .. })),
+        matches!(
+            err,
+            MigrateError::Journal(EmbedJournalError::OtherTarget { .. })
+        ),
         "{err}"
     );
 }
@@ -403,9 +408,13 @@ async fn a_launch_failure_keeps_the_journal_open_for_resume() {
     let (f, _, opts, report) = run_throttling_bot_c(dir.path(), 2).await;
     assert_eq!(outcome_of(&report, "c"), "launch_failed");
     assert_eq!(f.launched.lock().unwrap().len(), 2);
-    let found = crate::journal::find_latest(dir.path(), &opts.stack, &target().fingerprint())
-        .unwrap()
-        .unwrap();
+    let found = crate::reembed::journal_state::find_latest(
+        dir.path(),
+        &opts.stack,
+        &target().fingerprint(),
+    )
+    .unwrap()
+    .unwrap();
     assert!(!found.finished, "resumable without --retry-failed");
 
     // The resume first asks ECS whether a refused call started a task anyway: none did.
@@ -439,7 +448,7 @@ async fn a_throttled_launch_reports_one_readable_sentence() {
     let (_, throttled, _, report) = run_throttling_bot_c(dir.path(), 3).await;
     assert_eq!(throttled.num_calls(), 3);
     let row = row_of(&report, "c");
-    assert_eq!(row.outcome, crate::OutcomeKind::LaunchFailed);
+    assert_eq!(row.outcome, crate::reembed::OutcomeKind::LaunchFailed);
     let reason = row.reason.unwrap();
     assert_eq!(
         reason,

@@ -1,71 +1,20 @@
-//! Append-only JSON-lines journal of a run, the source of truth for resume.
-//!
-//! Layout: `<state_dir>/<stack>/journal-<utc>.jsonl`; one `header` line, then per bot `intent`
-//! (written and fsynced before RunTask), `launched` (fsynced after RunTask answered) and `outcome`
-//! lines; `resumed` when another process continues the journal; `finished` once every bot has a
-//! final outcome. Each line is one `write` of a complete line, so a crash can only leave a truncated
-//! last line, which reading ignores and reopening cuts off.
+//! The journal files every migration keeps: append-only JSON lines, each written whole in one
+//! `write`, so a crash can only leave a truncated last line, which reading ignores and reopening
+//! cuts off. A journal is a header line, the migration's own lines, a `resumed` line for every
+//! later run and `finished` at the end; what the lines say is each migration's (the re-embed's
+//! `reembed/journal.rs`, the table migration's `tables/journal.rs`).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::journal_read::Extent;
-
-pub use crate::journal_read::{
-    BotState, JournalState, JournalSummary, TaskArn, find_latest, find_unfinished_elsewhere, read,
-    summarize,
-};
-use crate::report::Outcome;
 use crate::state;
-use crate::target::{MigrationTarget, VectorStore};
 
-pub const JOURNAL_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Entry {
-    Header {
-        version: u32,
-        run_id: String,
-        stack: String,
-        fingerprint: String,
-        target: MigrationTarget,
-        /// The vector store the run embeds into; absent in journals of older builds.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        vector_store: Option<Box<VectorStore>>,
-        at: String,
-    },
-    Resumed {
-        run_id: String,
-        at: String,
-    },
-    Intent {
-        pk: String,
-        sk: String,
-        started_by: String,
-    },
-    Launched {
-        pk: String,
-        sk: String,
-        task_arn: String,
-    },
-    Outcome {
-        pk: String,
-        sk: String,
-        outcome: Outcome,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        task_arn: Option<String>,
-    },
-    Finished {
-        at: String,
-    },
-}
-
+/// A journal file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal {path}: {source}")]
@@ -79,36 +28,15 @@ pub enum JournalError {
         line: usize,
         message: String,
     },
-    #[error(
-        "journal {path} embedded into {}, and the stack's vector store is now {}: its bots' \
-         vectors are not in this one, so it cannot be resumed; start a new run (without --resume, \
-         or with --fresh), which launches every bot into the current vector store",
-        describe_store(.journal.as_deref()), describe_store(.current.as_deref())
-    )]
-    OtherVectorStore {
-        path: PathBuf,
-        journal: Option<Box<VectorStore>>,
-        current: Option<Box<VectorStore>>,
-    },
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error("journal {path} has no header line")]
     NoHeader { path: PathBuf },
-    #[error(
-        "journal {path} belongs to another migration target (fingerprint {found}, this target is {expected}); start with --fresh or point the flags at the journal's target"
-    )]
-    OtherTarget {
-        path: PathBuf,
-        expected: String,
-        found: String,
-    },
 }
 
-fn describe_store(store: Option<&VectorStore>) -> String {
-    store.map_or_else(
-        || "an unnamed vector store".to_owned(),
-        VectorStore::to_string,
-    )
+/// A new run's id: it names the run in its journal's lines (and the re-embed's tasks' `startedBy`).
+pub(crate) fn new_run_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
@@ -118,7 +46,11 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError
     }
 }
 
-pub use crate::state::stack_dir;
+pub(crate) fn no_header(path: &Path) -> JournalError {
+    JournalError::NoHeader {
+        path: path.to_owned(),
+    }
+}
 
 /// An append-only file of JSON lines, each written whole in one `write`: the mechanics every
 /// journal shares (the migration's here, the table migration's in `tables/journal.rs`). Lines
@@ -249,89 +181,63 @@ impl<E: RunEntry> JournalFile<E> {
     }
 }
 
-impl RunEntry for Entry {
-    fn resumed(run_id: &str, at: String) -> Self {
-        Entry::Resumed {
-            run_id: run_id.to_owned(),
-            at,
+/// How far the complete lines of a journal go.
+pub(crate) struct Extent {
+    pub(crate) valid_len: u64,
+    pub(crate) truncated_tail: bool,
+    pub(crate) unterminated_tail: bool,
+}
+
+/// Hands every entry of the complete lines to `on_entry`, in order. A torn last line (a crash
+/// mid-write) ends the reading; any other line that is not an entry is an error. With `first_only`,
+/// stops after the first entry. Generic over the entry type: the table migration's journal
+/// (`tables/journal.rs`) has entries of its own and the same rules.
+pub(crate) fn fold<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    first_only: bool,
+    mut on_entry: impl FnMut(T),
+) -> Result<Extent, JournalError> {
+    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
+    let mut extent = Extent {
+        valid_len: 0,
+        truncated_tail: false,
+        unterminated_tail: false,
+    };
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let complete = buf.ends_with(b"\n");
+        let text = String::from_utf8_lossy(&buf);
+        if text.trim().is_empty() {
+            extent.valid_len += n as u64;
+            continue;
+        }
+        let entry: T = match serde_json::from_str(text.trim_end()) {
+            Ok(entry) => entry,
+            Err(_) if !complete => {
+                extent.truncated_tail = true;
+                break;
+            }
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_owned(),
+                    line: line_no,
+                    message: e.to_string(),
+                });
+            }
+        };
+        extent.valid_len += n as u64;
+        extent.unterminated_tail = !complete;
+        on_entry(entry);
+        if first_only {
+            break;
         }
     }
-
-    fn finished(at: String) -> Self {
-        Entry::Finished { at }
-    }
+    Ok(extent)
 }
-
-/// The re-embed's journal.
-pub type Journal = JournalFile<Entry>;
-
-impl Journal {
-    /// Starts a new journal for `target` with a header line.
-    pub fn create(
-        state_dir: &Path,
-        stack: &str,
-        target: &MigrationTarget,
-        vector_store: Option<&VectorStore>,
-        run_id: &str,
-    ) -> Result<Self, JournalError> {
-        let stamp = state::utc_stamp();
-        let header = Entry::Header {
-            version: JOURNAL_VERSION,
-            run_id: run_id.to_owned(),
-            stack: stack.to_owned(),
-            fingerprint: target.fingerprint(),
-            target: target.clone(),
-            vector_store: vector_store.cloned().map(Box::new),
-            at: state::utc_now_rfc3339(),
-        };
-        Self::start(
-            &stack_dir(state_dir, stack),
-            |n| state::journal_name(&stamp, n),
-            &header,
-        )
-    }
-
-    /// Continues an existing journal: refuses another target's or another vector store's, cuts a
-    /// torn last line off, ends a complete last line that lacks its line end (see
-    /// [`LineFile::reopen`]), and records the new run id.
-    pub fn reopen(
-        path: &Path,
-        target: &MigrationTarget,
-        vector_store: Option<&VectorStore>,
-        run_id: &str,
-    ) -> Result<(Self, JournalState), JournalError> {
-        let state = read_for(path, target, vector_store)?;
-        let journal = Self::continue_at(path, &state.extent(), run_id)?;
-        Ok((journal, state))
-    }
-}
-
-/// Reads a journal for a resume of `target` into `vector_store`: another target's or another
-/// vector store's journal is refused.
-pub fn read_for(
-    path: &Path,
-    target: &MigrationTarget,
-    vector_store: Option<&VectorStore>,
-) -> Result<JournalState, JournalError> {
-    let state = read(path)?;
-    let expected = target.fingerprint();
-    if state.fingerprint != expected {
-        return Err(JournalError::OtherTarget {
-            path: path.to_owned(),
-            expected,
-            found: state.fingerprint,
-        });
-    }
-    if !VectorStore::same(state.vector_store.as_ref(), vector_store) {
-        return Err(JournalError::OtherVectorStore {
-            path: path.to_owned(),
-            journal: state.vector_store.map(Box::new),
-            current: vector_store.cloned().map(Box::new),
-        });
-    }
-    Ok(state)
-}
-
-#[cfg(test)]
-#[path = "journal_tests.rs"]
-mod tests;

@@ -5,16 +5,20 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::error::ErrorMetadata;
 use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskOutput};
 use aws_sdk_ecs::types::error::ClientException;
-use aws_sdk_ecs::types::{Failure, Task};
+use aws_sdk_ecs::types::{AssignPublicIp, Failure, LaunchType, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::ctx::{Ctx, Ledger};
 use crate::events::NoEvents;
-use crate::journal::{BotState, Journal, read};
+use crate::ratelimit::Backoff;
+use crate::reembed::ctx::{Ctx, Ledger};
+use crate::reembed::journal::Journal;
+use crate::reembed::journal_state::{BotState, read};
+use crate::reembed::run_task::*;
+use crate::reembed::target::MigrationTarget;
 
 pub(crate) fn target() -> MigrationTarget {
     MigrationTarget {
@@ -401,7 +405,7 @@ async fn stop_prevents_new_intents_and_launch_failures_are_journaled() {
     assert!(state.bots.values().all(|s| matches!(
         s,
         BotState::Done {
-            outcome: crate::report::Outcome::LaunchFailed { .. },
+            outcome: crate::reembed::outcome::Outcome::LaunchFailed { .. },
             ..
         }
     )));

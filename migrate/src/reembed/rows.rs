@@ -6,8 +6,8 @@ use std::io;
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::report::{BotRow, Counts, Outcome};
-use crate::spill::{Spill, SpillWriter};
+use super::outcome::{BotRow, Counts, Outcome};
+use super::spill::{Spill, SpillWriter};
 
 /// How many rows that did not end well a report keeps in memory for the terminal; the report file
 /// has every row.

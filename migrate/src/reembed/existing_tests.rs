@@ -5,9 +5,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::journal::{BotState, read};
-use crate::launch::tests::{ctx, limits, ok_task, policy, target};
-use crate::launch::{LaunchJob, launch_all};
+use crate::reembed::journal_state::{BotState, read};
+use crate::reembed::launch::tests::{ctx, limits, ok_task, policy, target};
+use crate::reembed::launch::{LaunchJob, launch_all};
 
 fn bot() -> BotKey {
     BotKey::new("user-1", "user-1#BOT#bot-1")
@@ -266,7 +266,7 @@ async fn a_refused_launch_is_reported_without_a_lookup() {
     assert!(matches!(
         read(ctx.journal.path()).unwrap().bot(&b),
         Some(BotState::Done {
-            outcome: crate::report::Outcome::LaunchFailed { .. },
+            outcome: crate::reembed::outcome::Outcome::LaunchFailed { .. },
             ..
         })
     ));

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::bot::{BOT_MARKER, BotKey};
+use super::bot::{BOT_MARKER, BotKey};
+use super::events::Event;
 use crate::error_text::AwsError;
-use crate::events::{Event, EventSink};
+use crate::events::EventSink;
 
 /// How many entries each knowledge list of a bot has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +166,7 @@ pub async fn scan_bots(
     table: String,
     segments: u32,
     tx: mpsc::Sender<ScanItem>,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<Event>>,
 ) -> Result<ScanStats, ScanError> {
     let segments = segments.max(1);
     let mut workers = JoinSet::new();
@@ -196,7 +197,7 @@ async fn scan_segment(
     segment: u32,
     total_segments: u32,
     tx: mpsc::Sender<ScanItem>,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventSink<Event>>,
 ) -> Result<ScanStats, ScanError> {
     // Knowledge and SyncStatus are not reserved words, but PK/SK-style names can be in other
     // schemas: names go through placeholders throughout, which costs nothing.
