@@ -1,5 +1,6 @@
-//! Token bucket for RunTask (AWS's own model for the Fargate limit: bucket of `burst`, refill at
-//! `rate`/s) and the retry backoff.
+//! Pacing and backoff, shared by every migration: the token bucket's arithmetic (the re-embed's
+//! RunTask rate here, the table migration's write units in `tables/pace.rs`) and the retry
+//! backoff with jitter.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -7,16 +8,73 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
-pub struct TokenBucket {
+/// The tokens of a bucket that refills at `rate` a second up to `burst`: the arithmetic every pace
+/// of this crate shares (RunTask calls here, DynamoDB write units in `tables/pace.rs`), without its
+/// lock, so that a pace can change its rate under the same lock.
+#[derive(Debug)]
+pub(crate) struct Bucket {
     rate: f64,
     burst: f64,
-    state: Mutex<State>,
-}
-
-struct State {
     /// Negative when callers have reserved tokens that are not refilled yet.
     tokens: f64,
     last: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub(crate) fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    /// Reserves `tokens` and returns how long the caller waits for them: each caller reserves
+    /// before it sleeps, so waiters are served in call order and the long-run rate never exceeds
+    /// `rate`.
+    pub(crate) fn reserve(&mut self, tokens: f64) -> Duration {
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        self.tokens -= tokens;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// A new rate and burst from now on (tokens as they are).
+    pub(crate) fn set_rate(&mut self, rate: f64, burst: f64) {
+        self.rate = rate;
+        self.burst = burst;
+    }
+
+    /// Forgets what callers reserved beyond the tokens there were: after a cut of the rate, what
+    /// was reserved at the old rate is not owed again at the new one.
+    pub(crate) fn forgive_reserved(&mut self) {
+        self.tokens = self.tokens.min(0.0);
+    }
+}
+
+/// Sleeps for what [`Bucket::reserve`] said, when it said to wait.
+pub(crate) async fn wait(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// A token bucket at a fixed rate (AWS's own model for RunTask's limit: a bucket of `burst`,
+/// refilled at `rate` a second).
+pub struct TokenBucket {
+    bucket: Mutex<Bucket>,
 }
 
 impl TokenBucket {
@@ -27,36 +85,15 @@ impl TokenBucket {
         } else {
             1.0
         };
-        let burst = burst.max(1.0);
         Self {
-            rate,
-            burst,
-            state: Mutex::new(State {
-                tokens: burst,
-                last: Instant::now(),
-            }),
+            bucket: Mutex::new(Bucket::new(rate, burst.max(1.0))),
         }
     }
 
-    /// Waits until a token is available. Each caller reserves its token before sleeping, so waiters
-    /// are served in call order and the long-run rate never exceeds `rate`.
+    /// Waits until a token is available (see [`Bucket::reserve`]).
     pub async fn acquire(&self) {
-        let wait = {
-            let mut s = self.state.lock().expect("token bucket lock");
-            let now = Instant::now();
-            let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
-            s.tokens = (s.tokens + elapsed * self.rate).min(self.burst);
-            s.last = now;
-            s.tokens -= 1.0;
-            if s.tokens >= 0.0 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs_f64(-s.tokens / self.rate)
-            }
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+        let delay = self.bucket.lock().expect("token bucket lock").reserve(1.0);
+        wait(delay).await;
     }
 }
 

@@ -213,6 +213,19 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     write_private_with(path, Existing::Refuse, |out| out.write_all(bytes))
 }
 
+/// A report as pretty JSON, streamed through the one writer below: every migration's report
+/// (the re-embed's rows included, read back from disk as they are written) is written here.
+pub fn write_private_json(
+    path: &Path,
+    existing: Existing,
+    value: &impl serde::Serialize,
+) -> Result<(), StateError> {
+    write_private_with(path, existing, |out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    })
+}
+
 /// The one writer of the tool's files: `write` fills a new file created 0600 (its directory
 /// created 0700), which is then synced with its directory entry. A report streams its rows
 /// through here as a credential file writes its few bytes, so no file of the tool's is ever

@@ -10,6 +10,7 @@ use super::request::{
 use super::task_definition::{self, CopyTaskSpec, LOG_GROUP};
 use super::{logs, secret, task};
 use crate::ecs_task::task_id;
+use crate::events::EventSink;
 use crate::interrupt::Interrupt;
 
 /// The temporary resources made so far.
@@ -24,12 +25,12 @@ impl Temporaries {
     async fn remove(
         &mut self,
         clients: &CopyClients,
-        events: &(dyn Fn(CopyEvent) + Send + Sync),
+        events: &dyn EventSink<CopyEvent>,
     ) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(arn) = self.task_definition.take() {
             match task_definition::deregister(&clients.ecs, &arn).await {
-                Ok(()) => events(CopyEvent::Removed {
+                Ok(()) => events.emit(CopyEvent::Removed {
                     what: format!("task definition {arn}"),
                 }),
                 Err(p) => problems.push(crate::error_text::chain(&p)),
@@ -37,14 +38,14 @@ impl Temporaries {
         }
         if let Some(secret) = self.secret.take() {
             match secret::delete(&clients.secrets, &secret).await {
-                Ok(()) => events(CopyEvent::Removed {
+                Ok(()) => events.emit(CopyEvent::Removed {
                     what: format!("secret {}", secret.name),
                 }),
                 Err(p) => problems.push(crate::error_text::chain(&p)),
             }
         }
         for message in &problems {
-            events(CopyEvent::CleanupFailed {
+            events.emit(CopyEvent::CleanupFailed {
                 message: message.clone(),
             });
         }
@@ -59,7 +60,7 @@ pub async fn run_copy(
     clients: &CopyClients,
     request: &CopyRequest,
     interrupt: &Interrupt,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Result<CopyOutcome, CopyError> {
     let running = task::running_copies(&clients.ecs, &request.cluster).await?;
     if !running.is_empty() {
@@ -69,7 +70,7 @@ pub async fn run_copy(
         });
     }
     logs::ensure_group(&clients.logs, LOG_GROUP, &request.tags).await?;
-    events(CopyEvent::LogGroupReady {
+    events.emit(CopyEvent::LogGroupReady {
         group: LOG_GROUP.into(),
     });
     if interrupt.is_stopping() {
@@ -85,7 +86,7 @@ pub async fn run_copy(
         &request.tags,
     )
     .await?;
-    events(CopyEvent::SecretCreated {
+    events.emit(CopyEvent::SecretCreated {
         name: secret.name.clone(),
     });
     let mut temporaries = Temporaries {
@@ -119,7 +120,7 @@ async fn launch_and_follow(
     stamp: &str,
     temporaries: &mut Temporaries,
     interrupt: &Interrupt,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Result<CopyOutcome, CopyError> {
     let task_definition_arn = register(clients, request, secret, events).await?;
     temporaries.task_definition = Some(task_definition_arn.clone());
@@ -160,7 +161,7 @@ async fn register(
     clients: &CopyClients,
     request: &CopyRequest,
     secret: &TemporarySecret,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Result<String, CopyError> {
     let spec = CopyTaskSpec {
         stack: &request.stack,
@@ -174,7 +175,7 @@ async fn register(
         tags: &request.tags,
     };
     let arn = task_definition::register(&clients.ecs, &spec).await?;
-    events(CopyEvent::TaskDefinitionRegistered { arn: arn.clone() });
+    events.emit(CopyEvent::TaskDefinitionRegistered { arn: arn.clone() });
     Ok(arn)
 }
 
@@ -183,7 +184,7 @@ async fn launch(
     request: &CopyRequest,
     task_definition_arn: &str,
     stamp: &str,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Result<String, CopyError> {
     let placement = task::Placement {
         cluster: &request.cluster,
@@ -200,7 +201,7 @@ async fn launch(
         &request.tags,
     )
     .await?;
-    events(CopyEvent::TaskLaunched {
+    events.emit(CopyEvent::TaskLaunched {
         task_arn: task_arn.clone(),
     });
     Ok(task_arn)
@@ -211,15 +212,15 @@ async fn launch(
 async fn read_log(
     clients: &CopyClients,
     log_stream: &str,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Vec<String> {
-    events(CopyEvent::ReadingLog {
+    events.emit(CopyEvent::ReadingLog {
         stream: log_stream.to_owned(),
     });
     match logs::read_stream(&clients.logs, LOG_GROUP, log_stream).await {
         Ok(messages) => messages,
         Err(e) => {
-            events(CopyEvent::Warning {
+            events.emit(CopyEvent::Warning {
                 message: format!("reading the task's log {LOG_GROUP} {log_stream}: {e}"),
             });
             Vec::new()

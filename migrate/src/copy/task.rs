@@ -13,6 +13,7 @@ use super::request::{CopyEvent, STARTED_BY};
 use super::task_definition::CONTAINER_NAME;
 use crate::ecs_task::StopInfo;
 use crate::error_text::AwsFailure as _;
+use crate::events::EventSink;
 use crate::interrupt::Interrupt;
 
 /// Copy tasks on the cluster that have not stopped: two copies into the same tables at once
@@ -169,7 +170,7 @@ pub async fn track(
     task_arn: &str,
     poll: Duration,
     interrupt: &Interrupt,
-    events: &(dyn Fn(CopyEvent) + Send + Sync),
+    events: &dyn EventSink<CopyEvent>,
 ) -> Tracked {
     let mut last_status = String::from("PROVISIONING");
     loop {
@@ -177,7 +178,7 @@ pub async fn track(
             Ok(state) => {
                 if state.last_status != last_status {
                     last_status = state.last_status.clone();
-                    events(CopyEvent::TaskStatus {
+                    events.emit(CopyEvent::TaskStatus {
                         status: last_status.clone(),
                     });
                 }
@@ -185,7 +186,7 @@ pub async fn track(
                     return Tracked::Stopped(stop);
                 }
             }
-            Err(message) => events(CopyEvent::Warning {
+            Err(message) => events.emit(CopyEvent::Warning {
                 message: format!(
                     "{}; retrying at the next poll",
                     crate::error_text::chain(&message)

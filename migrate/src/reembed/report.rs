@@ -1,6 +1,5 @@
 //! The final report: what happened to every bot, as JSON for pipelines and as rows for the table.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -54,10 +53,7 @@ impl MigrationReport {
     /// its owner, and lives beside the journals (`Existing::Replace` for a path the operator
     /// named, `Existing::Refuse` for the fresh name the tool picked).
     pub fn write_json(&self, path: &Path, existing: Existing) -> Result<(), StateError> {
-        state::write_private_with(path, existing, |out| {
-            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")
-        })
+        state::write_private_json(path, existing, self)
     }
 }
 

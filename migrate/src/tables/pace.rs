@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::ratelimit::{Bucket, wait};
+
 /// The slowest pace a throttled table is driven down to: one item a second still moves.
 const FLOOR_UNITS_PER_SECOND: f64 = 1.0;
 /// A throttled answer cuts the rate to this share of it.
@@ -34,10 +36,8 @@ pub struct WritePace {
 
 #[derive(Debug)]
 struct State {
-    rate: f64,
-    /// Negative when callers reserved units that are not refilled yet.
-    tokens: f64,
-    last: Instant,
+    /// A second's worth of units at the current rate.
+    bucket: Bucket,
     last_decrease: Option<Instant>,
     /// The rate when the table last throttled (the ceiling before it did): what a step is sized to.
     throttled_at: f64,
@@ -55,9 +55,7 @@ impl WritePace {
         Self {
             ceiling,
             state: Mutex::new(State {
-                rate: ceiling,
-                tokens: ceiling,
-                last: Instant::now(),
+                bucket: Bucket::new(ceiling, ceiling),
                 last_decrease: None,
                 throttled_at: ceiling,
                 throttled: 0,
@@ -68,22 +66,8 @@ impl WritePace {
     /// Waits until `units` write units are free at the current rate; callers are served in
     /// call order, each reserving its units before it sleeps.
     pub async fn acquire(&self, units: f64) {
-        let wait = {
-            let mut s = self.state.lock().expect("pace lock");
-            let now = Instant::now();
-            let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
-            s.tokens = (s.tokens + elapsed * s.rate).min(s.rate);
-            s.last = now;
-            s.tokens -= units;
-            if s.tokens >= 0.0 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs_f64(-s.tokens / s.rate)
-            }
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+        let delay = self.state.lock().expect("pace lock").bucket.reserve(units);
+        wait(delay).await;
     }
 
     /// The table answered with a throttle (UnprocessedItems, ProvisionedThroughputExceeded).
@@ -97,21 +81,23 @@ impl WritePace {
             return;
         }
         s.last_decrease = Some(now);
-        s.throttled_at = s.rate;
-        s.rate = (s.rate * DECREASE_TO).max(FLOOR_UNITS_PER_SECOND);
+        s.throttled_at = s.bucket.rate();
+        let rate = (s.throttled_at * DECREASE_TO).max(FLOOR_UNITS_PER_SECOND);
+        s.bucket.set_rate(rate, rate);
         // What was reserved at the old rate is not owed again: start the new rate empty.
-        s.tokens = s.tokens.min(0.0);
+        s.bucket.forgive_reserved();
     }
 
     /// A batch went through whole.
     pub fn succeeded(&self) {
         let mut s = self.state.lock().expect("pace lock");
-        s.rate = (s.rate + s.throttled_at * INCREASE_SHARE).min(self.ceiling);
+        let rate = (s.bucket.rate() + s.throttled_at * INCREASE_SHARE).min(self.ceiling);
+        s.bucket.set_rate(rate, rate);
     }
 
     /// Write units per second now.
     pub fn rate(&self) -> f64 {
-        self.state.lock().expect("pace lock").rate
+        self.state.lock().expect("pace lock").bucket.rate()
     }
 
     pub fn ceiling(&self) -> f64 {

@@ -71,9 +71,6 @@ impl TablesReport {
         path: &std::path::Path,
         existing: crate::state::Existing,
     ) -> Result<(), crate::state::StateError> {
-        crate::state::write_private_with(path, existing, |out| {
-            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
-            std::io::Write::write_all(out, b"\n")
-        })
+        crate::state::write_private_json(path, existing, self)
     }
 }

@@ -135,6 +135,84 @@ async fn holds_items(client: &Client, table: &str) -> Result<bool, TablesError> 
     Ok(!page.items().is_empty())
 }
 
+/// The three tables as DescribeTable answered, each checked for the app's key schema.
+struct Described {
+    source: TableFacts,
+    conversations: TableFacts,
+    bots: TableFacts,
+}
+
+impl Described {
+    async fn read(client: &Client, target: &TablesTarget) -> Result<Self, TablesError> {
+        for new in [&target.conversations, &target.bots] {
+            if *new == target.source {
+                return Err(TablesError::SameTable(new.clone()));
+            }
+        }
+        Ok(Self {
+            source: describe_checked(client, &target.source, "v2 conversation table").await?,
+            conversations: describe_checked(client, &target.conversations, "v3 conversation table")
+                .await?,
+            bots: describe_checked(client, &target.bots, "v3 bot table").await?,
+        })
+    }
+
+    fn table_set(&self) -> TableSet {
+        TableSet {
+            source: table_ref(&self.source),
+            conversations: table_ref(&self.conversations),
+            bots: table_ref(&self.bots),
+        }
+    }
+}
+
+/// The run's journal, new or resumed, with what the earlier run left and whether every write is
+/// conditional.
+struct Opened {
+    journal: TablesJournal,
+    earlier: Option<journal::TablesJournalState>,
+    all_conditional: bool,
+}
+
+async fn open_journal(
+    client: &Client,
+    options: &TablesOptions,
+    described: &Described,
+    run_id: &str,
+) -> Result<Opened, TablesError> {
+    let tables = described.table_set();
+    match &options.resume {
+        TablesResume::Fresh => {
+            // A fresh run into tables that already hold items (an earlier run, the app since
+            // go-live) never overwrites one: every write is conditional.
+            let all_conditional = holds_items(client, &described.conversations.name).await?
+                || holds_items(client, &described.bots.name).await?;
+            let journal = TablesJournal::create(
+                &options.state_dir,
+                &options.stack,
+                &tables,
+                options.segments.max(1),
+                all_conditional,
+                run_id,
+            )?;
+            Ok(Opened {
+                journal,
+                earlier: None,
+                all_conditional,
+            })
+        }
+        TablesResume::Journal(path) => {
+            // A resume writes as the run it continues: conditional throughout if that run was.
+            let (journal, state) = TablesJournal::reopen(path, &tables, run_id)?;
+            Ok(Opened {
+                journal,
+                all_conditional: state.conditional,
+                earlier: Some(state),
+            })
+        }
+    }
+}
+
 pub async fn run_tables_migration(
     client: &Client,
     target: &TablesTarget,
@@ -142,83 +220,83 @@ pub async fn run_tables_migration(
     interrupt: Interrupt,
     events: Arc<dyn EventSink<TablesEvent>>,
 ) -> Result<TablesReport, TablesError> {
-    for new in [&target.conversations, &target.bots] {
-        if *new == target.source {
-            return Err(TablesError::SameTable(new.clone()));
-        }
-    }
-    let source = describe_checked(client, &target.source, "v2 conversation table").await?;
-    let conversations =
-        describe_checked(client, &target.conversations, "v3 conversation table").await?;
-    let bots = describe_checked(client, &target.bots, "v3 bot table").await?;
-    let tables = TableSet {
-        source: table_ref(&source),
-        conversations: table_ref(&conversations),
-        bots: table_ref(&bots),
-    };
+    let described = Described::read(client, target).await?;
     let run_id = crate::journal_file::new_run_id();
     let started_at = state::utc_now_rfc3339();
-    let (journal, earlier, all_conditional) = match &options.resume {
-        TablesResume::Fresh => {
-            // A fresh run into tables that already hold items (an earlier run, the app since
-            // go-live) never overwrites one: every write is conditional.
-            let all_conditional = holds_items(client, &conversations.name).await?
-                || holds_items(client, &bots.name).await?;
-            let journal = TablesJournal::create(
-                &options.state_dir,
-                &options.stack,
-                &tables,
-                options.segments.max(1),
-                all_conditional,
-                &run_id,
-            )?;
-            (journal, None, all_conditional)
-        }
-        TablesResume::Journal(path) => {
-            // A resume writes as the run it continues: conditional throughout if that run was.
-            let (journal, state) = TablesJournal::reopen(path, &tables, &run_id)?;
-            let all_conditional = state.conditional;
-            (journal, Some(state), all_conditional)
-        }
-    };
+    let opened = open_journal(client, options, &described, &run_id).await?;
+    let earlier = opened.earlier;
     let segments = earlier
         .as_ref()
         .map_or(options.segments.max(1), |s| s.segments.max(1));
     let shared = Arc::new(Shared {
         client: client.clone(),
-        source: source.name.clone(),
+        source: described.source.name.clone(),
         total_segments: segments,
         writers: Writers {
-            conversations: writer(client, &conversations, options),
-            bots: writer(client, &bots, options),
+            conversations: writer(client, &described.conversations, options),
+            bots: writer(client, &described.bots, options),
         },
         owners: Owners::default(),
-        journal,
+        journal: opened.journal,
         interrupt: interrupt.clone(),
         events,
-        all_conditional,
+        all_conditional: opened.all_conditional,
     });
     let copy_started = Instant::now();
-    let before = earlier
+    let written_before = earlier
         .as_ref()
-        .map(|s| s.counts.clone())
-        .unwrap_or_default();
+        .map_or(0, |s| KindCounts::sum(s.counts.values()).written);
     if let Some(state) = &earlier {
         retry_unwritten(&shared, state).await?;
     }
     let start = earlier.map(|s| s.progress).unwrap_or_default();
     copy::copy_segments(shared.clone(), start, options.resume != TablesResume::Fresh).await?;
-    let copy_seconds = copy_started.elapsed().as_secs_f64();
-    let interrupted = interrupt.is_stopping();
+    let copied = Copied {
+        seconds: copy_started.elapsed().as_secs_f64(),
+        written_before,
+        interrupted: interrupt.is_stopping(),
+    };
+    let finished = verify_and_finish(&shared, options, segments, &copied).await?;
+    Ok(report(
+        options, &described, &shared, run_id, started_at, &copied, finished,
+    ))
+}
+
+/// How the copy phase went.
+struct Copied {
+    seconds: f64,
+    /// Items the journal counted written before this run.
+    written_before: u64,
+    interrupted: bool,
+}
+
+/// The journal after the copy, the verification's answer, and whether every page was copied.
+struct Finished {
+    state: journal::TablesJournalState,
+    verification: Option<verify::Verification>,
+    complete: bool,
+    verify_seconds: f64,
+}
+
+/// Verifies a complete copy (when asked), and finishes the journal only when nothing is left for
+/// `--resume`: every page copied, no item unwritten, and the verification run to its end (an
+/// error in it leaves the journal open, so `--resume` verifies again without copying anything).
+async fn verify_and_finish(
+    shared: &Arc<Shared>,
+    options: &TablesOptions,
+    segments: u32,
+    copied: &Copied,
+) -> Result<Finished, TablesError> {
     let (mut state, _) = journal::read(shared.journal.path(), Some(options.sample_every))?;
     let complete =
-        !interrupted && (0..segments).all(|s| matches!(state.progress.get(&s), Some(None)));
+        !copied.interrupted && (0..segments).all(|s| matches!(state.progress.get(&s), Some(None)));
     let verify_started = Instant::now();
     let verification = if complete && options.verify {
+        let sampled = std::mem::take(&mut state.kept_sampled);
         Some(
             verify::verify(
                 shared.clone(),
-                std::mem::take(&mut state.kept_sampled),
+                sampled,
                 options.sample_every,
                 options.backoff,
             )
@@ -227,46 +305,61 @@ pub async fn run_tables_migration(
     } else {
         None
     };
-    let total = KindCounts::sum(state.counts.values());
-    // Finished only when nothing is left for `--resume`: every page copied, no item unwritten,
-    // and the verification ran to its end (an error in it leaves the journal open, so `--resume`
-    // verifies again without copying anything).
-    if complete && total.unwritten == 0 {
+    if complete && KindCounts::sum(state.counts.values()).unwritten == 0 {
         shared.journal.finish()?;
     }
-    let written_now = total.written - KindCounts::sum(before.values()).written;
-    let success = complete
+    Ok(Finished {
+        state,
+        verification,
+        complete,
+        verify_seconds: verify_started.elapsed().as_secs_f64(),
+    })
+}
+
+fn report(
+    options: &TablesOptions,
+    described: &Described,
+    shared: &Shared,
+    run_id: String,
+    started_at: String,
+    copied: &Copied,
+    finished: Finished,
+) -> TablesReport {
+    let total = KindCounts::sum(finished.state.counts.values());
+    let written_now = total.written - copied.written_before;
+    let success = finished.complete
         && total.missing() == 0
-        && verification
+        && finished
+            .verification
             .as_ref()
             .is_none_or(verify::Verification::agrees);
-    Ok(TablesReport {
+    TablesReport {
         stack: options.stack.clone(),
         run_id,
         journal: shared.journal.path().display().to_string(),
-        tables,
-        counts: state.counts.clone(),
+        tables: described.table_set(),
         notes_total: total.already_there
             + total.skipped
             + total.malformed
             + total.unwritten
             + total.rejected,
-        notes: state.listed_notes(),
+        notes: finished.state.listed_notes(),
+        counts: finished.state.counts,
         pace: PaceReport {
-            conversations: table_pace(&shared.writers.conversations, &conversations),
-            bots: table_pace(&shared.writers.bots, &bots),
-            items_per_second: written_now as f64 / copy_seconds.max(1e-3),
-            all_conditional,
+            conversations: table_pace(&shared.writers.conversations, &described.conversations),
+            bots: table_pace(&shared.writers.bots, &described.bots),
+            items_per_second: written_now as f64 / copied.seconds.max(1e-3),
+            all_conditional: shared.all_conditional,
         },
-        verification,
-        complete,
-        interrupted,
+        verification: finished.verification,
+        complete: finished.complete,
+        interrupted: copied.interrupted,
         success,
         started_at,
         finished_at: state::utc_now_rfc3339(),
-        copy_seconds,
-        verify_seconds: verify_started.elapsed().as_secs_f64(),
-    })
+        copy_seconds: copied.seconds,
+        verify_seconds: finished.verify_seconds,
+    }
 }
 
 fn table_pace(writer: &TableWriter, facts: &TableFacts) -> TablePace {
