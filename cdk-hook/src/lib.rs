@@ -28,6 +28,7 @@ mod successors;
 pub mod tables_move;
 pub mod template_diff;
 mod template_refs;
+pub mod template_resource;
 
 pub use cdk_cli::{
     CdkOutput, PrepareRequest, prepare_change_set, synthesized_template, unique_change_set_name,

@@ -14,9 +14,8 @@ use crate::describe::{ReviewedChangeSet, assemble, parse_describe_json};
 use crate::guard::GuardConfig;
 use crate::plan::{Action, Replacement, ReplacementPlan, ResourceVerdict, ReviewSources, Witness};
 use crate::replacement_table::ReplacementTable;
-use crate::template_diff::{
-    TemplateComparison, cluster_of, compare_templates, parse_template, template_fate,
-};
+use crate::template_diff::{compare_templates, parse_template};
+use crate::template_resource::{TemplateComparison, cluster_of, template_fate};
 
 /// The deployed (`old`) and synthesized (`new`) root templates, when both are at hand.
 #[derive(Debug, Clone, Copy)]

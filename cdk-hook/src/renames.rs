@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::plan::{Action, Cause, Evaluation, Replacement, RequiresRecreation, ResourceVerdict};
-use crate::template_diff::resource_type;
+use crate::template_resource::resource_type;
 
 /// Properties that are a resource's physical name: a renamed resource may carry a new one.
 const NAME_PROPERTIES: &[(&str, &str)] = &[

@@ -10,8 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::plan::{Action, ResourceVerdict};
-use crate::template_diff::resource_type;
-use crate::template_refs::references;
+use crate::template_resource::{references, resource_type};
 
 /// The table types whose key shape the evidence compares.
 const TABLE_TYPES: &[&str] = &["AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"];

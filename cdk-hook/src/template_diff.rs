@@ -3,7 +3,7 @@
 //! `Replacement`), names the cause when the change set gives none, and runs with no AWS at all
 //! (`check --template-diff OLD NEW`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 use crate::CdkHookError;
 use crate::classify::link_consequences;
 use crate::guard::GuardConfig;
-use crate::plan::{
-    Action, Cause, DataFate, Evaluation, Fate, Replacement, RequiresRecreation, ResourceVerdict,
-    Sources, Witness,
+use crate::plan::{Action, Cause, Evaluation, Replacement, RequiresRecreation};
+use crate::replacement_table::ReplacementTable;
+use crate::template_resource::{
+    TemplateComparison, cluster_of, policy_fate, recreation, resource_type, resources, verdict,
 };
-use crate::replacement_table::{Causes, ReplacementTable};
 
 /// Resource attributes besides `Properties` whose change is an in-place update of the stack.
 const OTHER_ATTRIBUTES: &[&str] = &[
@@ -27,16 +27,6 @@ const OTHER_ATTRIBUTES: &[&str] = &[
     "UpdatePolicy",
     "CreationPolicy",
 ];
-
-/// The comparison of two templates.
-#[derive(Debug, Clone, Default)]
-pub struct TemplateComparison {
-    /// One verdict per added, removed or changed resource of the root template.
-    pub verdicts: Vec<ResourceVerdict>,
-    /// Logical ids present in both templates with nothing changed: a change set's `unknown` on
-    /// one of them is settled as `no`.
-    pub unchanged: HashSet<String>,
-}
 
 /// Parses a template file; the error names the file and says what it is instead.
 pub fn parse_template(path: &Path, text: &str) -> Result<Value, CdkHookError> {
@@ -58,21 +48,6 @@ pub(crate) fn check_template(path: &Path, value: &Value) -> Result<(), CdkHookEr
             "not a CloudFormation template (no `Resources` object)",
         )),
     }
-}
-
-fn resources(template: &Value) -> &Map<String, Value> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    template
-        .get("Resources")
-        .and_then(Value::as_object)
-        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
-}
-
-pub(crate) fn resource_type(resource: &Value) -> &str {
-    resource
-        .get("Type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 /// Compares the root templates `old` (deployed) and `new` (synthesized).
@@ -151,39 +126,6 @@ pub fn compare_templates(
     out
 }
 
-pub(crate) fn verdict(
-    id: &str,
-    ty: &str,
-    action: Action,
-    replacement: Replacement,
-    causes: Vec<Cause>,
-    fate: Option<Fate>,
-    guards: &GuardConfig,
-) -> ResourceVerdict {
-    ResourceVerdict {
-        logical_id: id.to_owned(),
-        physical_id: None,
-        resource_type: ty.to_owned(),
-        nested_stack: None,
-        action,
-        replacement,
-        guard: guards.class_of(ty),
-        causes,
-        fate,
-        caused_by: None,
-        member_of: None,
-        data_fate: DataFate::Unchanged,
-        renamed_to: None,
-        renamed_from: None,
-        successors: Vec::new(),
-        sources: Sources {
-            template: Some(replacement),
-            followed: Some(Witness::Template),
-            ..Sources::default()
-        },
-    }
-}
-
 fn overall(causes: &[Cause], type_known: bool) -> Replacement {
     let any = |r: RequiresRecreation| causes.iter().any(|c| c.requires_recreation == Some(r));
     if any(RequiresRecreation::Always) {
@@ -199,56 +141,6 @@ fn overall(causes: &[Cause], type_known: bool) -> Replacement {
     } else {
         Replacement::No
     }
-}
-
-/// The fate of the old resource under the old template's policy, with CloudFormation's
-/// defaults: `Delete`, except `DeletionPolicy` of a cluster and of an instance outside a cluster.
-pub fn policy_fate(old_resource: &Value, policy: &str) -> Fate {
-    if let Some(p) = old_resource.get(policy).and_then(Value::as_str) {
-        return Fate::from_template_policy(p).unwrap_or(Fate::Unknown);
-    }
-    let ty = resource_type(old_resource);
-    let standalone_instance = ty == "AWS::RDS::DBInstance"
-        && old_resource
-            .pointer("/Properties/DBClusterIdentifier")
-            .is_none();
-    if policy == "DeletionPolicy" && (ty == "AWS::RDS::DBCluster" || standalone_instance) {
-        Fate::Snapshotted
-    } else {
-        Fate::Deleted
-    }
-}
-
-/// The cluster an `AWS::RDS::DBInstance` of `template` is a member of (`DBClusterIdentifier`:
-/// the referenced logical id, or the literal identifier); `None` for a standalone instance or
-/// another type.
-pub(crate) fn cluster_of(template: &Value, logical_id: &str) -> Option<String> {
-    let r = resources(template).get(logical_id)?;
-    if resource_type(r) != "AWS::RDS::DBInstance" {
-        return None;
-    }
-    match r.pointer("/Properties/DBClusterIdentifier")? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(
-            crate::template_refs::references(other)
-                .first()
-                .map_or_else(|| other.to_string(), |(id, _)| (*id).to_owned()),
-        ),
-    }
-}
-
-/// The fate of a logical id of the old template when it is replaced (`replaced`) or removed.
-pub fn template_fate(old_template: &Value, logical_id: &str, replaced: bool) -> Option<Fate> {
-    let r = resources(old_template).get(logical_id)?;
-    Some(policy_fate(
-        r,
-        if replaced {
-            "UpdateReplacePolicy"
-        } else {
-            "DeletionPolicy"
-        },
-    ))
 }
 
 fn render(v: Option<&Value>) -> Option<String> {
@@ -316,14 +208,6 @@ fn changed(ty: &str, old_r: &Value, new_r: &Value, table: &ReplacementTable) -> 
 
 fn properties(resource: &Value) -> Option<&Map<String, Value>> {
     resource.get("Properties").and_then(Value::as_object)
-}
-
-pub(crate) fn recreation(level: Option<Causes>) -> RequiresRecreation {
-    match level {
-        Some(Causes::Yes) => RequiresRecreation::Always,
-        Some(Causes::Maybe) => RequiresRecreation::Conditionally,
-        None => RequiresRecreation::Never,
-    }
 }
 
 /// Whether sub-property `sub` differs, looking through arrays element by element.

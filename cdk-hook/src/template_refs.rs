@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use crate::guard::GuardConfig;
 use crate::plan::{Action, Cause, Evaluation, Replacement};
 use crate::replacement_table::{Causes, ReplacementTable};
-use crate::template_diff::{TemplateComparison, policy_fate, recreation, resource_type, verdict};
+use crate::template_resource::{
+    TemplateComparison, policy_fate, recreation, references, resource_type, verdict,
+};
 
 /// Resources whose template did not change can still be replaced: a replacing property holding a
 /// `Ref`/`Fn::GetAtt` of a replaced resource gets a new value (the writer instance's
@@ -128,71 +130,4 @@ fn add_dynamic_cause(
             .map(|r| policy_fate(r, "UpdateReplacePolicy"));
     }
     true
-}
-
-/// `(logical id, attribute)` of every `Ref`, `Fn::GetAtt` and `Fn::Sub` `${X}` in a value.
-pub(crate) fn references(value: &Value) -> Vec<(&str, Option<&str>)> {
-    let mut found = Vec::new();
-    walk(value, &mut found);
-    found
-}
-
-fn walk<'a>(value: &'a Value, found: &mut Vec<(&'a str, Option<&'a str>)>) {
-    match value {
-        Value::Object(map) => {
-            if let (1, Some(Value::String(target))) = (map.len(), map.get("Ref")) {
-                found.push((target, None));
-                return;
-            }
-            match map.get("Fn::GetAtt") {
-                Some(Value::Array(parts)) if map.len() == 1 => {
-                    if let (Some(t), attr) = (
-                        parts.first().and_then(Value::as_str),
-                        parts.get(1).and_then(Value::as_str),
-                    ) {
-                        found.push((t, attr));
-                    }
-                    return;
-                }
-                Some(Value::String(dotted)) if map.len() == 1 => {
-                    let (t, attr) = dotted
-                        .split_once('.')
-                        .map_or((dotted.as_str(), None), |(t, a)| (t, Some(a)));
-                    found.push((t, attr));
-                    return;
-                }
-                _ => {}
-            }
-            if let Some(sub) = map.get("Fn::Sub") {
-                let text = match sub {
-                    Value::String(s) => Some(s.as_str()),
-                    Value::Array(parts) => parts.first().and_then(Value::as_str),
-                    _ => None,
-                };
-                if let Some(text) = text {
-                    sub_references(text, found);
-                }
-            }
-            map.values().for_each(|v| walk(v, found));
-        }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
-        _ => {}
-    }
-}
-
-fn sub_references<'a>(text: &'a str, found: &mut Vec<(&'a str, Option<&'a str>)>) {
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        rest = &rest[start + 2..];
-        let Some(end) = rest.find('}') else { break };
-        let name = &rest[..end];
-        rest = &rest[end + 1..];
-        if name.starts_with('!') || name.starts_with("AWS::") {
-            continue;
-        }
-        found.push(
-            name.split_once('.')
-                .map_or((name, None), |(t, a)| (t, Some(a))),
-        );
-    }
 }

@@ -8,7 +8,7 @@ use std::{
 
 use crate::{Emulator, project_root};
 
-#[path = "../../xtask/src/nested_cargo.rs"]
+#[path = "../../xtask/src/dev/nested_cargo.rs"]
 mod nested_cargo;
 
 pub fn binary() -> PathBuf {

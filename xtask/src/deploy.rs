@@ -14,24 +14,17 @@ use crate::flags::{Deploy, Migrate, MigrateWhen, StackArgs, StackOptions};
 use crate::safeguards::{self, Decision, SafeguardRun};
 use cdk_hook::safeguard::{self, Guarded, SurveyClients};
 
+mod reviewed;
 mod tables;
 mod update;
 
+use reviewed::{ReviewedChangeSet, explain_if_busy};
 use update::{Detached, print_failure};
 
 pub fn run(args: Deploy) -> anyhow::Result<ExitCode> {
     // Held through the migration that may follow (it runs in this process).
     let _lock = crate::run_lock::take(&args.scope)?;
     crate::aws::runtime()?.block_on(run_async(args))
-}
-
-/// The reviewed change set, with the names needed to act on it.
-struct ReviewedChangeSet {
-    /// The stack's CloudFormation name.
-    stack_name: String,
-    /// The change set's id (ARN): what is executed, never a name that could match a newer one.
-    change_set_id: String,
-    plan: ReplacementPlan,
 }
 
 async fn run_async(args: Deploy) -> anyhow::Result<ExitCode> {
@@ -210,24 +203,6 @@ fn announce_migration(
         }
     );
     true
-}
-
-/// CloudFormation refuses a change set while another update of the stack runs (another deploy,
-/// a pipeline, the console): when that is why `e` happened, say exactly that.
-async fn explain_if_busy(
-    cfn: &aws_sdk_cloudformation::Client,
-    stack: &str,
-    e: anyhow::Error,
-) -> anyhow::Error {
-    match cdk_hook::stack::stack_status(cfn, stack).await {
-        Ok((status, _)) if status.ends_with("_IN_PROGRESS") => e.context(format!(
-            "stack {stack} is {status}: CloudFormation refuses a change while another update of \
-             the stack is in progress (another deploy, a pipeline, the console). This run executed \
-             nothing; wait until the stack settles (`aws cloudformation describe-stacks \
-             --stack-name {stack}`), then deploy again"
-        )),
-        _ => e,
-    }
 }
 
 /// A gating plan: the safeguard lines, the decision, then the chosen safeguards. `Some(code)`

@@ -2,38 +2,24 @@
 //! and `migrate` libraries; no AWS logic of its own.
 
 mod aws;
-#[cfg(feature = "dev")]
-mod bench;
 mod check;
 mod copy_vectors;
-#[cfg(feature = "dev")]
-mod demo;
 mod deploy;
+#[cfg(feature = "dev")]
+mod dev;
 mod flags;
-#[cfg(feature = "dev")]
-mod gen_docs;
-#[cfg(feature = "dev")]
-mod gen_table;
 mod knobs;
 mod logging;
 mod migrate;
 mod migrate_tables;
-#[cfg(feature = "dev")]
-mod nested_cargo;
 mod outputs;
 mod plan_view;
 mod progress;
 mod restore;
 mod run_lock;
 mod safeguards;
-#[cfg(feature = "dev")]
-mod setup;
 mod signals;
 mod terminal;
-#[cfg(feature = "dev")]
-mod test_run;
-#[cfg(all(test, feature = "dev"))]
-mod tidy;
 
 use std::process::ExitCode;
 
@@ -48,15 +34,15 @@ fn main() -> ExitCode {
     }
     let result = match flags.command {
         #[cfg(feature = "dev")]
-        flags::Command::Setup(_) => setup::run(),
+        flags::Command::Setup(_) => dev::setup::run(),
         #[cfg(feature = "dev")]
-        flags::Command::Test(test) => test_run::run(test),
+        flags::Command::Test(test) => dev::test_run::run(test),
         flags::Command::Check(mut check) => {
             check.verbose = flags.log.verbose > 0;
             check::run(check)
         }
         #[cfg(feature = "dev")]
-        flags::Command::Demo(demo) => demo::run(demo),
+        flags::Command::Demo(demo) => dev::demo::run(demo),
         flags::Command::Completions(c) => {
             clap_complete::generate(
                 c.shell,
@@ -73,14 +59,14 @@ fn main() -> ExitCode {
         flags::Command::Restore(restore) => restore::run(restore),
         flags::Command::CopyVectors(copy) => copy_vectors::run(copy),
         #[cfg(feature = "dev")]
-        flags::Command::Bench(bench) => bench::run(bench),
+        flags::Command::Bench(bench) => dev::bench::run(bench),
         flags::Command::Outputs(outputs) => outputs::run(outputs),
         flags::Command::Migrate(migrate) => migrate::run(migrate),
         flags::Command::MigrateTables(tables) => migrate_tables::run(tables),
         #[cfg(feature = "dev")]
-        flags::Command::GenReplacementTable(gen_table) => gen_table::run(gen_table),
+        flags::Command::GenReplacementTable(gen_table) => dev::gen_table::run(gen_table),
         #[cfg(feature = "dev")]
-        flags::Command::GenDocs(gen_docs) => gen_docs::run(gen_docs),
+        flags::Command::GenDocs(gen_docs) => dev::gen_docs::run(gen_docs),
     };
     match result {
         Ok(code) => code,

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::NotTemporaryReason;
+use super::naming::{PURPOSE_RESTORE, PURPOSE_TAG_KEY, STACK_TAG_KEY};
 use crate::CdkHookError;
 use crate::error::AwsError;
+use crate::safeguard::{TOOL_TAG_KEY, TOOL_TAG_VALUE};
 use migrate::error_text::AwsFailure as _;
 
 #[derive(Debug, thiserror::Error)]
@@ -104,4 +105,20 @@ impl RestoreError {
     {
         Self::Hook(CdkHookError::aws(operation, err))
     }
+}
+
+/// Why a cluster is not one of the temporary clusters this tool restored for a stack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotTemporaryReason {
+    #[error("it was restored for stack {stack} (pass --stack {stack})")]
+    OtherStack { stack: String },
+    #[error("it does not carry the tag {}={}", TOOL_TAG_KEY, TOOL_TAG_VALUE)]
+    NotThisTool,
+    #[error(
+        "it is not tagged {}={} and {}",
+        PURPOSE_TAG_KEY,
+        PURPOSE_RESTORE,
+        STACK_TAG_KEY
+    )]
+    NotARestore,
 }

@@ -19,19 +19,14 @@ pub use create::{
     DEFAULT_SCALING, RestoreProgress, RestoreRequest, WRITER_INSTANCE_CLASS, restore_temporary,
     wait_available,
 };
-pub use error::RestoreError;
-pub use naming::{temporary_identifier, writer_identifier};
+pub use error::{NotTemporaryReason, RestoreError};
+pub use naming::{
+    PURPOSE_RESTORE, PURPOSE_TAG_KEY, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY, temporary_identifier,
+    writer_identifier,
+};
 pub use source::{
     RestoreSource, SnapshotState, describe_snapshot, newest_record, read_record,
     source_for_snapshot, source_from_record,
 };
 pub use target::{ServerlessScaling, StackCluster, stack_cluster};
-pub use temporary::{NotTemporaryReason, TemporaryCluster, list_temporary, temporary_cluster};
-
-/// Which stack a temporary cluster was restored for (the tool tag says who made it).
-pub const STACK_TAG_KEY: &str = "cdk-hook:stack";
-/// Why the tool made it, so that other tool-made clusters (none today) are never mistaken for it.
-pub const PURPOSE_TAG_KEY: &str = "cdk-hook:purpose";
-pub const PURPOSE_RESTORE: &str = "restore";
-/// The snapshot it was restored from.
-pub const SOURCE_SNAPSHOT_TAG_KEY: &str = "cdk-hook:source-snapshot";
+pub use temporary::{TemporaryCluster, list_temporary, temporary_cluster};

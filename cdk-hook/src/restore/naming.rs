@@ -1,4 +1,12 @@
-//! Identifiers of the temporary cluster and its writer.
+//! Identifiers of the temporary cluster and its writer, and the tags that mark it as this tool's.
+
+/// Which stack a temporary cluster was restored for (the tool tag says who made it).
+pub const STACK_TAG_KEY: &str = "cdk-hook:stack";
+/// Why the tool made it, so that other tool-made clusters (none today) are never mistaken for it.
+pub const PURPOSE_TAG_KEY: &str = "cdk-hook:purpose";
+pub const PURPOSE_RESTORE: &str = "restore";
+/// The snapshot it was restored from.
+pub const SOURCE_SNAPSHOT_TAG_KEY: &str = "cdk-hook:source-snapshot";
 
 const PREFIX: &str = "xtask";
 const WRITER_SUFFIX: &str = "-writer";

@@ -4,9 +4,8 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
 use aws_sdk_rds::types::DbCluster;
 
-use super::{
-    PURPOSE_RESTORE, PURPOSE_TAG_KEY, RestoreError, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY,
-};
+use super::error::{NotTemporaryReason, RestoreError};
+use super::naming::{PURPOSE_RESTORE, PURPOSE_TAG_KEY, SOURCE_SNAPSHOT_TAG_KEY, STACK_TAG_KEY};
 use crate::CdkHookError;
 use crate::safeguard::{ClusterFacts, TOOL_TAG_KEY, TOOL_TAG_VALUE};
 use migrate::error_text::AwsFailure as _;
@@ -68,22 +67,6 @@ impl TemporaryCluster {
             None => Err(NotTemporaryReason::NotARestore),
         }
     }
-}
-
-/// Why a cluster is not one of the temporary clusters this tool restored for a stack.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NotTemporaryReason {
-    #[error("it was restored for stack {stack} (pass --stack {stack})")]
-    OtherStack { stack: String },
-    #[error("it does not carry the tag {}={}", TOOL_TAG_KEY, TOOL_TAG_VALUE)]
-    NotThisTool,
-    #[error(
-        "it is not tagged {}={} and {}",
-        PURPOSE_TAG_KEY,
-        PURPOSE_RESTORE,
-        STACK_TAG_KEY
-    )]
-    NotARestore,
 }
 
 /// The temporary clusters this tool restored for `stack`, oldest identifier first.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use cdk_hook::tables_move::TablesMove;
 use console::style;
 
-use super::ReviewedChangeSet;
+use super::reviewed::ReviewedChangeSet;
 use crate::flags::{Deploy, MigrateWhen, StackArgs, StackOptions, TablesFlags};
 use crate::migrate_tables::{Output, ResumeChoice};
 

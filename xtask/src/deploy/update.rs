@@ -8,7 +8,7 @@ use cdk_hook::stack::{StackSettled, StackWatcher};
 use cdk_hook::{CdkHookError, CdkOutput};
 use console::style;
 
-use super::ReviewedChangeSet;
+use super::reviewed::ReviewedChangeSet;
 use crate::flags::{Deploy, ExecuteWith};
 
 /// Executes the reviewed change set by id and follows the stack until it settles.
@@ -133,7 +133,7 @@ async fn stop_unless_started(
         let e = anyhow::anyhow!("{e}").context(format!(
             "executing change set {change_set_id}: nothing was executed"
         ));
-        return Err(super::explain_if_busy(cfn, stack_name, e).await);
+        return Err(super::reviewed::explain_if_busy(cfn, stack_name, e).await);
     }
     // A CLI killed by a signal (OOM killer, a CI timeout, `kill -9`) after the update started:
     // whatever killed it may be taking this process down too, and CloudFormation goes on either

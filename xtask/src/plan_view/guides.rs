@@ -230,3 +230,15 @@ mod tests {
         }
     }
 }
+
+/// What the findings may point to beyond the plan itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Guidance<'a> {
+    /// Ends the finding about a replaced vector store that can be re-embedded: what the user
+    /// does about it.
+    pub next_step: &'a str,
+    /// The CDK app directory (`--app-dir`), whose repository's `docs/migration/` holds the app's
+    /// own guides; counted only when it holds `cdk.json` (a review of saved templates may run
+    /// anywhere).
+    pub app_dir: Option<&'a Path>,
+}

@@ -7,7 +7,9 @@ use std::io::Write;
 
 use cdk_hook::ReplacementPlan;
 
-use super::{Guidance, words};
+use super::cells::{cause_text, data_word, replacement_text, resource_name};
+use super::guides::Guidance;
+use super::words;
 
 /// The comment's text.
 pub fn markdown(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> String {
@@ -32,7 +34,7 @@ pub fn markdown(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> String {
             let v = f.verdict;
             out.push_str(&row(&[
                 &format!("**{}**", f.headline),
-                &format!("{} ({})", super::resource_name(v), v.resource_type),
+                &format!("{} ({})", resource_name(v), v.resource_type),
                 &f.why,
                 &format!("{}: {}", f.verb, f.fate),
                 &f.todo,
@@ -48,12 +50,12 @@ pub fn markdown(plan: &ReplacementPlan, guidance: &Guidance<'_>) -> String {
         out.push_str("|---|---|---|---|---|---|\n");
         for v in &plan.resources {
             out.push_str(&row(&[
-                &super::resource_name(v),
+                &resource_name(v),
                 &v.resource_type,
                 &format!("{:?}", v.action),
-                &super::replacement_text(v),
-                &super::data_word(v),
-                &super::cause_text(v),
+                &replacement_text(v),
+                &data_word(v),
+                &cause_text(v),
             ]));
         }
         out.push_str("\n</details>\n");

@@ -6,6 +6,8 @@
 //! on the next, wrapped between words.
 
 use cdk_hook::ResourceVerdict;
+
+use super::cells::{cause_text, data_word, replacement_text, resource_name, wrap};
 use comfy_table::{ContentArrangement, Table, presets};
 
 const HEADER: [&str; 6] = ["RESOURCE", "TYPE", "ACTION", "REPLACEMENT", "DATA", "CAUSE"];
@@ -29,12 +31,12 @@ fn one_line_each(rows: &[&ResourceVerdict]) -> String {
         .set_header(HEADER);
     for v in rows.iter() {
         table.add_row([
-            super::resource_name(v),
+            resource_name(v),
             v.resource_type.clone(),
             format!("{:?}", v.action),
-            super::replacement_text(v),
-            super::data_word(v),
-            super::cause_text(v),
+            replacement_text(v),
+            data_word(v),
+            cause_text(v),
         ]);
     }
     for column in table.column_iter_mut() {
@@ -54,20 +56,20 @@ fn blocks(rows: &[&ResourceVerdict], width: usize) -> String {
     for v in rows {
         let head = format!(
             "{}  {}  {:?}, replacement {}",
-            super::resource_name(v),
+            resource_name(v),
             v.resource_type,
             v.action,
-            super::replacement_text(v)
+            replacement_text(v)
         );
-        lines.extend(super::wrap(&head, Some(width)));
-        let mut detail = format!("data {}", super::data_word(v));
-        let cause = super::cause_text(v);
+        lines.extend(wrap(&head, Some(width)));
+        let mut detail = format!("data {}", data_word(v));
+        let cause = cause_text(v);
         if !cause.is_empty() {
             detail.push_str(&format!("; cause {cause}"));
         }
         let inner = width.saturating_sub(INDENT.len()).max(20);
         lines.extend(
-            super::wrap(&detail, Some(inner))
+            wrap(&detail, Some(inner))
                 .into_iter()
                 .map(|line| format!("{INDENT}{line}")),
         );

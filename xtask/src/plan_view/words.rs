@@ -4,8 +4,8 @@
 
 use cdk_hook::{Action, DataFate, Fate, GuardClass, Replacement, ReplacementPlan, ResourceVerdict};
 
-use super::Guidance;
-use super::guides;
+use super::cells::cause_text;
+use super::guides::{self, Guidance};
 
 /// Bedrock Chat's conversation table (construct `Database/ConversationTable`): it holds every
 /// conversation and every bot definition.
@@ -107,7 +107,7 @@ fn why(v: &ResourceVerdict) -> String {
     if v.action == Action::Remove && v.renamed_to.is_none() {
         return "removed from the template".to_owned();
     }
-    let text = super::cause_text(v);
+    let text = cause_text(v);
     match (v.data_fate, text.is_empty()) {
         (DataFate::Unknown, true) => {
             "the change set does not say; compare the templates with `--template-diff`".to_owned()

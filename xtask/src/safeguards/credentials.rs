@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use cdk_hook::safeguard::{self, ProtectedCluster};
 use console::style;
 
-use super::SafeguardRun;
+use super::run::SafeguardRun;
 
 pub(super) async fn credentials(
     run: &SafeguardRun<'_>,

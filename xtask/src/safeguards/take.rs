@@ -15,7 +15,8 @@ use cdk_hook::safeguard::{
 use console::style;
 use indicatif::ProgressBar;
 
-use super::{Interrupted, SafeguardRun, Safeguards, credentials::credentials};
+use super::credentials::credentials;
+use super::run::{Interrupted, SafeguardRun, Safeguards};
 
 /// How long a snapshot or backup may take before the deploy gives up on it.
 const MAKE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);

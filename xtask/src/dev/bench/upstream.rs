@@ -11,7 +11,7 @@ use tests::Emulator;
 use tests::emulator::REGION;
 
 use super::probe;
-use crate::setup::project_root;
+use crate::dev::setup::project_root;
 
 /// The script's tables for one run.
 pub struct ScriptTables<'a> {

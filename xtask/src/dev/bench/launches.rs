@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tests::Emulator;
 
 use super::probe::{self, LIMITS_PATH, RUNNER_PATH};
-use crate::setup::project_root;
+use crate::dev::setup::project_root;
 
 /// The RunTask limit the figures are held against (docs/aws-limits.md).
 pub const LIMIT_PER_SEC: f64 = 20.0;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use xshell::{Shell, cmd};
 
-use crate::setup::project_root;
+use crate::dev::setup::project_root;
 
 /// Files that are entry points or test-only, not modules a reader looks up in the map.
 fn is_exempt_module(path: &str) -> bool {
@@ -187,13 +187,13 @@ const OPEN_CREATES: [&str; 2] = [".create(true)", ".create_new(true)"];
 
 /// Code that may create files by other means, and why none of them is under the state
 /// directory.
-const CREATES_ELSEWHERE: [(&str, &str); 5] = [
+const CREATES_ELSEWHERE: [(&str, &str); 4] = [
     (
         "migrate/src/state.rs",
         "the one owner of the state directory's files",
     ),
     (
-        "migrate/src/spill.rs",
+        "migrate/src/reembed/spill.rs",
         "an unnamed temporary file in the system's temp directory (0600 by tempfile)",
     ),
     (
@@ -204,7 +204,6 @@ const CREATES_ELSEWHERE: [(&str, &str); 5] = [
         "xtask/src/plan_view/markdown.rs",
         "appends to the CI runner's GITHUB_STEP_SUMMARY file",
     ),
-    ("xtask/src/tidy.rs", "names these calls; creates nothing"),
 ];
 
 /// `text` without its inline test modules (`#[cfg(test)]` or `#[cfg(all(test, ..))]` on a
@@ -228,16 +227,10 @@ fn non_test_code(text: &str) -> String {
     kept
 }
 
-/// The modules `main.rs` compiles only with the `dev` feature: the developer commands, which
-/// write under `target/` or the source tree and never into a state directory.
-fn dev_modules(main_rs: &str) -> Vec<String> {
-    let lines: Vec<&str> = main_rs.lines().collect();
-    lines
-        .windows(2)
-        .filter(|w| w[0].trim() == r#"#[cfg(feature = "dev")]"#)
-        .filter_map(|w| w[1].strip_prefix("mod ")?.strip_suffix(';'))
-        .map(|name| format!("xtask/src/{name}"))
-        .collect()
+/// The developer commands (`xtask/src/dev/`, compiled only with the `dev` feature): they write
+/// under `target/` or the source tree, never into a state directory.
+fn is_dev(path: &str) -> bool {
+    path.starts_with("xtask/src/dev/")
 }
 
 /// Library and operator-build sources, test files aside (`mod.rs` and `lib.rs` included: they
@@ -273,11 +266,6 @@ fn creating_statements(code: &str) -> Vec<String> {
 /// The operator build's and the libraries' source files that create files outside
 /// `migrate::state`, with the offending statements.
 fn file_creators(files: &[String], read_file: impl Fn(&str) -> String) -> Vec<String> {
-    let dev = dev_modules(&read_file("xtask/src/main.rs"));
-    let is_dev = |f: &str| {
-        dev.iter()
-            .any(|d| f == format!("{d}.rs") || f.starts_with(&format!("{d}/")))
-    };
     files
         .iter()
         .filter(|f| is_non_test_source(f) && !is_dev(f))
@@ -306,18 +294,16 @@ fn only_the_state_module_creates_files_where_the_state_directory_may_be() {
 
 #[test]
 fn the_file_creation_rule_sees_a_report_made_with_the_default_mode() {
-    let main_rs = "#[cfg(feature = \"dev\")]\nmod bench;\nmod migrate;\n";
     let report = "fn write() {\n    std::fs::File::create(path)?;\n}\n";
     let in_test =
         "fn ok() {}\n\n#[cfg(test)]\nmod tests {\n    fn t() { std::fs::write(p, b\"\"); }\n}\n";
     let journal = "fn open() {\n    let a = state::open_private(OpenOptions::new()\n        .create_new(true), p)?;\n    let b = OpenOptions::new()\n        .append(true)\n        .create(true)\n        .open(p)?;\n}\n";
     let files = [
-        ("xtask/src/main.rs", main_rs),
         ("migrate/src/report.rs", report),
         ("migrate/src/journal.rs", in_test),
         ("migrate/src/tables/mod.rs", journal),
-        ("xtask/src/bench.rs", report),
-        ("xtask/src/bench/copy.rs", report),
+        ("xtask/src/dev/bench.rs", report),
+        ("xtask/src/dev/bench/copy.rs", report),
     ];
     let names: Vec<String> = files.iter().map(|(f, _)| (*f).to_owned()).collect();
     let text = |f: &str| files.iter().find(|(n, _)| *n == f).unwrap().1.to_owned();

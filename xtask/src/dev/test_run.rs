@@ -20,10 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::{
-    flags,
-    setup::{ensure_installed, project_root},
-};
+use crate::dev::setup::{ensure_installed, project_root};
+use crate::flags;
 use pool::{Job, Outcome};
 use run_dirs::RunDirs;
 
@@ -40,7 +38,7 @@ const DEFAULT_JOBS: usize = 2;
 const TIMES_FILE: &str = "target/test-times.json";
 
 fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    for var in crate::nested_cargo::crate_env_vars() {
+    for var in crate::dev::nested_cargo::crate_env_vars() {
         cmd = cmd.env_remove(var);
     }
     cmd
@@ -114,7 +112,7 @@ struct TestEnv<'a> {
 
 impl TestEnv<'_> {
     fn apply(&self, command: &mut Command) {
-        for var in crate::nested_cargo::crate_env_vars() {
+        for var in crate::dev::nested_cargo::crate_env_vars() {
             command.env_remove(var);
         }
         command

@@ -19,7 +19,7 @@ pub const CLI_REFERENCE: &str = "docs/reference/cli.md";
 const WIDTH: usize = 100;
 
 pub fn run(args: GenDocs) -> anyhow::Result<ExitCode> {
-    let path = crate::setup::project_root().join(CLI_REFERENCE);
+    let path = crate::dev::setup::project_root().join(CLI_REFERENCE);
     let page = cli_reference();
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     if committed == page {
@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_committed_cli_reference_is_generated_from_the_flags() {
-        let path = crate::setup::project_root().join(CLI_REFERENCE);
+        let path = crate::dev::setup::project_root().join(CLI_REFERENCE);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == cli_reference(),

@@ -33,7 +33,7 @@ const FAILURE_RATE: f64 = 0.1;
 pub fn run(args: Demo) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     step("setup: the emulator's Python venv and the fixture app's packages (idempotent)");
-    crate::setup::ensure_installed()?;
+    crate::dev::setup::ensure_installed()?;
     let root = empty_demo_dir(&args.dir)?;
 
     step("starting the local AWS emulator (moto with this project's patches) on 127.0.0.1");
@@ -121,7 +121,7 @@ fn deploy_fixture(emulator: &Emulator, app: &FixtureApp, release: Release) {
 
 /// `--dir` under the workspace, emptied; refused anywhere but under `target/`.
 fn empty_demo_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    let workspace = crate::setup::project_root();
+    let workspace = crate::dev::setup::project_root();
     let root = workspace.join(dir);
     anyhow::ensure!(
         std::path::absolute(&root)?.starts_with(workspace.join("target"))

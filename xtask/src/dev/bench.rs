@@ -29,7 +29,8 @@ use serde_json::json;
 use tests::seed::{SeedPlan, seed_bots};
 use tests::{Emulator, FixtureApp, Release, STACK, output, stack_outputs, task_runner};
 
-use crate::{flags, setup::project_root};
+use crate::dev::setup::project_root;
+use crate::flags;
 use launches::{Bench, LIMIT_PER_SEC};
 
 const CHANGES: usize = 2_000;
@@ -38,7 +39,7 @@ const RUNS: u32 = 20;
 const SEGMENTS: &str = "8";
 
 pub fn run(args: flags::Bench) -> anyhow::Result<ExitCode> {
-    crate::setup::ensure_installed()?;
+    crate::dev::setup::ensure_installed()?;
     let dir = project_root().join("target/bench");
     let work = dir.join("runs");
     if work.exists() {
