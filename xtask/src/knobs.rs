@@ -12,3 +12,12 @@ pub fn env_duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
         Err(_) => Ok(default),
     }
 }
+
+/// Test knob: the emulator restores in milliseconds, RDS in minutes.
+const RESTORE_POLL_ENV: &str = "XTASK_RESTORE_POLL_MS";
+const RESTORE_POLL: Duration = Duration::from_secs(10);
+
+/// How often `restore` (and `restore --cleanup`) asks RDS whether a cluster is there yet.
+pub fn restore_poll() -> anyhow::Result<Duration> {
+    env_duration(RESTORE_POLL_ENV, RESTORE_POLL)
+}

@@ -19,9 +19,6 @@ use crate::flags::Restore;
 
 mod cleanup;
 
-/// Test knob: the emulator restores in milliseconds, RDS in minutes.
-const POLL_ENV: &str = "XTASK_RESTORE_POLL_MS";
-const POLL: Duration = Duration::from_secs(10);
 /// A restore of a large cluster takes tens of minutes; the writer a few more.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 /// Same bound as deploy's wait for the snapshot it takes.
@@ -45,10 +42,6 @@ async fn run_async(args: Restore) -> anyhow::Result<ExitCode> {
     }
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     restore_snapshot(&cfn, &rds, &args).await
-}
-
-fn poll() -> anyhow::Result<Duration> {
-    crate::knobs::env_duration(POLL_ENV, POLL)
 }
 
 async fn restore_snapshot(
@@ -97,7 +90,7 @@ async fn restore_snapshot(
         &args.scope.stack.name,
         &identifier,
         &writer,
-        poll()?,
+        crate::knobs::restore_poll()?,
         RESTORE_TIMEOUT,
         |p| {
             pb.set_message(format!(

@@ -15,6 +15,7 @@
 mod copy;
 mod launches;
 mod probe;
+mod report;
 mod table;
 mod tables;
 mod tables_env;
@@ -32,6 +33,7 @@ use tests::{Emulator, FixtureApp, Release, STACK, output, stack_outputs, task_ru
 use crate::dev::setup::project_root;
 use crate::flags;
 use launches::{Bench, LIMIT_PER_SEC};
+use report::write_report;
 
 const CHANGES: usize = 2_000;
 const RUNS: u32 = 20;
@@ -184,24 +186,6 @@ fn scan_runs(bench: &Bench) -> anyhow::Result<Vec<serde_json::Value>> {
         }));
     }
     Ok(scans)
-}
-
-/// Writes `part`'s keys into `report.json`, keeping the keys of the other kind of run.
-fn write_report(dir: &std::path::Path, part: serde_json::Value) -> anyhow::Result<()> {
-    let path = dir.join("report.json");
-    let mut report = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .filter(serde_json::Value::is_object)
-        .unwrap_or_else(|| json!({}));
-    if let Some(part) = part.as_object() {
-        for (key, value) in part {
-            report[key] = value.clone();
-        }
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    println!("report {}", path.display());
-    Ok(())
 }
 
 fn classifier() -> anyhow::Result<serde_json::Value> {

@@ -14,3 +14,5 @@ pub mod setup;
 pub mod test_run;
 #[cfg(test)]
 mod tidy;
+#[cfg(test)]
+mod tidy_layout;

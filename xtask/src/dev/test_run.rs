@@ -37,13 +37,6 @@ const DEFAULT_JOBS: usize = 2;
 /// Each binary's last duration, to start the longest first next time.
 const TIMES_FILE: &str = "target/test-times.json";
 
-fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    for var in crate::dev::nested_cargo::crate_env_vars() {
-        cmd = cmd.env_remove(var);
-    }
-    cmd
-}
-
 pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
     ensure_installed()?;
     let root = project_root();
@@ -53,7 +46,7 @@ pub fn run(args: flags::Test) -> anyhow::Result<ExitCode> {
     let dirs = RunDirs::create(&root)?;
     eprintln!("xtask: building the workspace");
     // Build the CLI first: the integration tests run the real `xtask` binary.
-    nested(cmd!(sh, "cargo build --workspace --all-targets")).run()?;
+    binaries::nested(cmd!(sh, "cargo build --workspace --all-targets")).run()?;
     let mut binaries = binaries::build(&sh)?;
     let times = read_times(&root.join(TIMES_FILE));
     // Longest first (unknown ones before them all): the pool then ends close to the longest

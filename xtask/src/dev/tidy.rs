@@ -25,7 +25,7 @@ fn is_patch_plumbing(path: &str) -> bool {
     path.ends_with("/__init__.py") || path.ends_with("/admin.py")
 }
 
-fn tracked_files() -> Vec<String> {
+pub(super) fn tracked_files() -> Vec<String> {
     let sh = Shell::new().unwrap();
     sh.change_dir(project_root());
     cmd!(sh, "git ls-files")
@@ -36,7 +36,7 @@ fn tracked_files() -> Vec<String> {
         .collect()
 }
 
-fn read(path: &Path) -> String {
+pub(super) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -208,7 +208,7 @@ const CREATES_ELSEWHERE: [(&str, &str); 4] = [
 
 /// `text` without its inline test modules (`#[cfg(test)]` or `#[cfg(all(test, ..))]` on a
 /// `mod name {` that rustfmt closes with a `}` at column 0).
-fn non_test_code(text: &str) -> String {
+pub(super) fn non_test_code(text: &str) -> String {
     let mut kept = String::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {

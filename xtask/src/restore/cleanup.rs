@@ -87,7 +87,7 @@ pub async fn cleanup(
     if !crate::terminal::confirm(args.yes, &ask)? {
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
-    let poll = super::poll()?;
+    let poll = crate::knobs::restore_poll()?;
     for t in &targets {
         let id = &t.facts.identifier;
         let pb = crate::progress::spinner(format!("deleting {id}"));

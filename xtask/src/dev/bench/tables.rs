@@ -22,9 +22,9 @@ use tests::seed_v2_items::user_id;
 use tests::{Emulator, STACK, throughput_knob};
 
 use super::probe::{self, LIMITS_PATH};
+use super::report::write_report;
 use super::tables_env::{self, AppTables, Seeded};
 use super::upstream::{self, ScriptTables};
-use super::write_report;
 
 /// The app's script sleeps 0.5 s after every batch and writes a user's bots, aliases,
 /// conversations and related documents in separate batches: about 2.2 s a user of the seed's

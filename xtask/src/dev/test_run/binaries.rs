@@ -39,7 +39,7 @@ impl TestBinary {
 /// Builds every test target of the workspace and lists the executables, in cargo's order.
 pub fn build(sh: &Shell) -> anyhow::Result<Vec<TestBinary>> {
     // `json-render-diagnostics`: the JSON on stdout, compiler warnings still rendered on stderr.
-    let json = super::nested(cmd!(
+    let json = nested(cmd!(
         sh,
         "cargo test --workspace --no-run --message-format=json-render-diagnostics"
     ))
@@ -109,4 +109,13 @@ mod tests {
         assert_eq!(found[1].log_name(), "cdk_hook-lib.log");
         assert!(parse(r#"{"reason":"build-finished","success":true}"#).is_err());
     }
+}
+
+/// A cargo run from this one, without the variables cargo set for this crate (see
+/// `nested_cargo.rs`).
+pub(super) fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    for var in crate::dev::nested_cargo::crate_env_vars() {
+        cmd = cmd.env_remove(var);
+    }
+    cmd
 }
