@@ -53,7 +53,8 @@ pub(crate) fn no_header(path: &Path) -> JournalError {
 }
 
 /// An append-only file of JSON lines, each written whole in one `write`: the mechanics every
-/// journal shares (the migration's here, the table migration's in `tables/journal.rs`). Lines
+/// journal shares (the re-embed's in `reembed/journal.rs`, the table migration's in
+/// `tables/journal.rs`). Lines
 /// are appended from several tasks, hence the lock.
 #[derive(Debug)]
 pub(crate) struct LineFile {
@@ -130,7 +131,7 @@ pub trait RunEntry: Serialize {
     fn finished(at: String) -> Self;
 }
 
-/// An open journal of `E` lines (the re-embed's [`Journal`], the table migration's
+/// An open journal of `E` lines (the re-embed's `Journal`, the table migration's
 /// `TablesJournal`): a header first, a `resumed` line for every later run, `finished` at the end.
 #[derive(Debug)]
 pub struct JournalFile<E> {
@@ -190,8 +191,8 @@ pub(crate) struct Extent {
 
 /// Hands every entry of the complete lines to `on_entry`, in order. A torn last line (a crash
 /// mid-write) ends the reading; any other line that is not an entry is an error. With `first_only`,
-/// stops after the first entry. Generic over the entry type: the table migration's journal
-/// (`tables/journal.rs`) has entries of its own and the same rules.
+/// stops after the first entry. Generic over the entry type: each migration's journal has entries
+/// of its own and the same rules.
 pub(crate) fn fold<T: serde::de::DeserializeOwned>(
     path: &Path,
     first_only: bool,

@@ -9,7 +9,7 @@
 //!
 //! What it does not do: it is local to one file system. Two machines (two CI runners) with two
 //! state directories do not see each other's lock; `migrate` checks ECS for another run's tasks
-//! before launching (see `concurrent.rs`), which is a check, not a lock.
+//! before launching (see `reembed/concurrent.rs`), which is a check, not a lock.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};

@@ -440,4 +440,3 @@ fn the_length_rule_counts_a_function_to_its_closing_brace_and_skips_tests() {
         ["migrate/src/a.rs: long (12 lines)"]
     );
 }
-
