@@ -54,8 +54,7 @@ pub(crate) fn no_header(path: &Path) -> JournalError {
 
 /// An append-only file of JSON lines, each written whole in one `write`: the mechanics every
 /// journal shares (the re-embed's in `reembed/journal.rs`, the table migration's in
-/// `tables/journal.rs`). Lines
-/// are appended from several tasks, hence the lock.
+/// `tables/journal.rs`). Lines are appended from several tasks, hence the lock.
 #[derive(Debug)]
 pub(crate) struct LineFile {
     path: PathBuf,

@@ -122,12 +122,12 @@ impl Crate {
             }
             rest = &rest[1..];
         }
-        if let (Some(name), true) = (rest.first(), Self::is_facade(&file) && depth < 8) {
-            if let Some(target) = self.reexports(&file).get(name) {
-                let mut full = vec!["self".to_owned()];
-                full.extend(target.iter().cloned());
-                return self.resolve(&file, &full, depth + 1);
-            }
+        if let (Some(name), true) = (rest.first(), Self::is_facade(&file) && depth < 8)
+            && let Some(target) = self.reexports(&file).get(name)
+        {
+            let mut full = vec!["self".to_owned()];
+            full.extend(target.iter().cloned());
+            return self.resolve(&file, &full, depth + 1);
         }
         Some(file)
     }

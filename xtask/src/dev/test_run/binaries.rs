@@ -88,6 +88,15 @@ fn parse(json: &str) -> anyhow::Result<Vec<TestBinary>> {
     Ok(found)
 }
 
+/// A cargo run from this one, without the variables cargo set for this crate (see
+/// `nested_cargo.rs`).
+pub(super) fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    for var in crate::dev::nested_cargo::crate_env_vars() {
+        cmd = cmd.env_remove(var);
+    }
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,13 +118,4 @@ mod tests {
         assert_eq!(found[1].log_name(), "cdk_hook-lib.log");
         assert!(parse(r#"{"reason":"build-finished","success":true}"#).is_err());
     }
-}
-
-/// A cargo run from this one, without the variables cargo set for this crate (see
-/// `nested_cargo.rs`).
-pub(super) fn nested(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    for var in crate::dev::nested_cargo::crate_env_vars() {
-        cmd = cmd.env_remove(var);
-    }
-    cmd
 }
