@@ -270,9 +270,11 @@ struct Copied {
     interrupted: bool,
 }
 
-/// The journal after the copy, the verification's answer, and whether every page was copied.
+/// The journal after the copy (and its counts summed over the kinds), the verification's answer,
+/// and whether every page was copied.
 struct Finished {
     state: journal::TablesJournalState,
+    total: KindCounts,
     verification: Option<verify::Verification>,
     complete: bool,
     verify_seconds: f64,
@@ -305,11 +307,13 @@ async fn verify_and_finish(
     } else {
         None
     };
-    if complete && KindCounts::sum(state.counts.values()).unwritten == 0 {
+    let total = KindCounts::sum(state.counts.values());
+    if complete && total.unwritten == 0 {
         shared.journal.finish()?;
     }
     Ok(Finished {
         state,
+        total,
         verification,
         complete,
         verify_seconds: verify_started.elapsed().as_secs_f64(),
@@ -325,7 +329,7 @@ fn report(
     copied: &Copied,
     finished: Finished,
 ) -> TablesReport {
-    let total = KindCounts::sum(finished.state.counts.values());
+    let total = &finished.total;
     let written_now = total.written - copied.written_before;
     let success = finished.complete
         && total.missing() == 0

@@ -15,10 +15,20 @@ use xshell::{Shell, cmd};
 
 use crate::dev::setup::project_root;
 
+/// The crates' source folders: the libraries, the CLI and the test harness.
+pub(super) const SOURCE_DIRS: [&str; 4] =
+    ["cdk-hook/src/", "migrate/src/", "xtask/src/", "tests/src/"];
+
+/// A file of unit tests (`tests.rs`, `<module>_tests.rs`), included by its module under `cfg(test)`.
+pub(super) fn is_test_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "tests.rs" || name.ends_with("_tests.rs")
+}
+
 /// Files that are entry points or test-only, not modules a reader looks up in the map.
 fn is_exempt_module(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    matches!(name, "lib.rs" | "main.rs" | "mod.rs" | "tests.rs") || name.ends_with("_tests.rs")
+    matches!(name, "lib.rs" | "main.rs" | "mod.rs") || is_test_file(path)
 }
 
 /// Emulator files that are plumbing (registration, the admin endpoints), not AWS behaviours.
@@ -42,9 +52,7 @@ pub(super) fn read(path: &Path) -> String {
 }
 
 fn is_source_module(path: &str) -> bool {
-    let in_src = ["cdk-hook/src/", "migrate/src/", "xtask/src/", "tests/src/"]
-        .iter()
-        .any(|dir| path.starts_with(dir));
+    let in_src = SOURCE_DIRS.iter().any(|dir| path.starts_with(dir));
     in_src && path.ends_with(".rs") && !is_exempt_module(path)
 }
 
@@ -273,13 +281,11 @@ fn is_dev(path: &str) -> bool {
 /// Library and operator-build sources, test files aside (`mod.rs` and `lib.rs` included: they
 /// may hold code too).
 fn is_non_test_source(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
     ["cdk-hook/src/", "migrate/src/", "xtask/src/"]
         .iter()
         .any(|dir| path.starts_with(dir))
         && path.ends_with(".rs")
-        && name != "tests.rs"
-        && !name.ends_with("_tests.rs")
+        && !is_test_file(path)
 }
 
 /// The statements of `code` (split at `;`, `{` and `}`) that create a file other than through

@@ -8,24 +8,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::tidy::{non_test_code, read, tracked_files};
+use super::tidy::{SOURCE_DIRS, is_test_file, non_test_code, read, tracked_files};
 use crate::dev::setup::project_root;
-
-/// The crates' source folders whose files the rules read.
-const SOURCE_DIRS: [&str; 4] = ["cdk-hook/src/", "migrate/src/", "xtask/src/", "tests/src/"];
 
 /// A function longer than this is split into named steps (the house's ~80 lines).
 const MAX_FUNCTION_LINES: usize = 80;
 
-/// One crate's module files, by path, and their text without test code or comments.
+/// One crate's module files, by path, their text without test code or comments, and what each
+/// facade (`lib.rs`, `main.rs`, `mod.rs`) re-exports.
 struct Crate {
     root: String,
     code: BTreeMap<String, String>,
-}
-
-fn is_test_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name == "tests.rs" || name.ends_with("_tests.rs")
+    reexports: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 fn without_comments(code: &str) -> String {
@@ -46,7 +40,16 @@ impl Crate {
             .iter()
             .map(|n| format!("{src}{n}"))
             .find(|r| code.contains_key(r))?;
-        Some(Self { root, code })
+        let reexports = code
+            .iter()
+            .filter(|(file, _)| Self::is_facade(file))
+            .map(|(file, text)| (file.clone(), reexports(text)))
+            .collect();
+        Some(Self {
+            root,
+            code,
+            reexports,
+        })
     }
 
     fn is_facade(file: &str) -> bool {
@@ -88,16 +91,6 @@ impl Crate {
             .find(|c| self.code.contains_key(c))
     }
 
-    /// What `file` re-exports (`pub use`), by the name it is re-exported under.
-    fn reexports(&self, file: &str) -> HashMap<String, Vec<String>> {
-        use_statements(&self.code[file])
-            .into_iter()
-            .filter(|(public, _)| *public)
-            .flat_map(|(_, paths)| paths)
-            .filter_map(|p| Some((p.last()?.clone(), p)))
-            .collect()
-    }
-
     /// The file that defines what `path`, written in `from`, names.
     fn resolve(&self, from: &str, path: &[String], depth: u32) -> Option<String> {
         let mut file = from.to_owned();
@@ -122,8 +115,8 @@ impl Crate {
             }
             rest = &rest[1..];
         }
-        if let (Some(name), true) = (rest.first(), Self::is_facade(&file) && depth < 8)
-            && let Some(target) = self.reexports(&file).get(name)
+        if let (Some(name), true) = (rest.first(), depth < 8)
+            && let Some(target) = self.reexports.get(&file).and_then(|r| r.get(name))
         {
             let mut full = vec!["self".to_owned()];
             full.extend(target.iter().cloned());
@@ -146,6 +139,16 @@ impl Crate {
             })
             .collect()
     }
+}
+
+/// What a file re-exports (`pub use`), by the name it is re-exported under.
+fn reexports(code: &str) -> HashMap<String, Vec<String>> {
+    use_statements(code)
+        .into_iter()
+        .filter(|(public, _)| *public)
+        .flat_map(|(_, paths)| paths)
+        .filter_map(|p| Some((p.last()?.clone(), p)))
+        .collect()
 }
 
 /// The `use` statements of `code`, each with whether it re-exports, expanded into full paths.
